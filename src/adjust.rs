@@ -1,0 +1,1 @@
+//! Class -> change to the next plan.
