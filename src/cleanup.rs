@@ -64,8 +64,9 @@ pub struct FileCleanup {
 
 /// Expands `patterns` under `root` and removes what they match. Symlinks are
 /// removed as links, never followed; anything that resolves outside `root` is
-/// refused with a warning. With `dry_run`, only lists.
-pub fn remove_generated(root: &Path, patterns: &[String], dry_run: bool) -> FileCleanup {
+/// refused with a warning, and so is anything holding a `protect`ed path (the
+/// report directory, `.git`). With `dry_run`, only lists.
+pub fn remove_generated(root: &Path, patterns: &[String], protect: &[PathBuf], dry_run: bool) -> FileCleanup {
     let mut out = FileCleanup::default();
     let Ok(canonical_root) = root.canonicalize() else {
         out.warnings.push(format!("cannot resolve repository root {}", root.display()));
@@ -78,6 +79,14 @@ pub fn remove_generated(root: &Path, patterns: &[String], dry_run: bool) -> File
             continue;
         };
         for path in paths.flatten() {
+            if let Some(p) = protect.iter().find(|p| p.starts_with(&path) || path.starts_with(p.as_path())) {
+                out.warnings.push(format!(
+                    "refused to remove {}: it holds {}, which cleanup never touches",
+                    relative(root, &path),
+                    p.display()
+                ));
+                continue;
+            }
             match remove_inside(&canonical_root, &path, dry_run) {
                 Ok(true) => out.removed.push(relative(root, &path)),
                 Ok(false) => {}
@@ -141,7 +150,7 @@ mod tests {
         std::fs::create_dir_all(root.join("generated")).unwrap();
         std::fs::write(root.join("generated/a.json"), "{}").unwrap();
         std::fs::write(root.join("generated/keep.txt"), "k").unwrap();
-        let out = remove_generated(root, &["output".into(), "generated/*.json".into()], false);
+        let out = remove_generated(root, &["output".into(), "generated/*.json".into()], &[], false);
         assert!(out.warnings.is_empty(), "{:?}", out.warnings);
         assert!(!root.join("output").exists());
         assert!(!root.join("generated/a.json").exists());
@@ -155,7 +164,7 @@ mod tests {
         std::fs::write(outside.path().join("precious"), "p").unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("output")).unwrap();
-        let out = remove_generated(dir.path(), &["output".into()], false);
+        let out = remove_generated(dir.path(), &["output".into()], &[], false);
         assert_eq!(out.removed, ["output"]);
         assert!(outside.path().join("precious").exists());
     }
@@ -166,17 +175,28 @@ mod tests {
         std::fs::write(outside.path().join("precious.csv"), "p").unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("output")).unwrap();
-        let out = remove_generated(dir.path(), &["output/*.csv".into()], false);
+        let out = remove_generated(dir.path(), &["output/*.csv".into()], &[], false);
         assert!(out.removed.is_empty());
         assert_eq!(out.warnings.len(), 1);
         assert!(outside.path().join("precious.csv").exists());
     }
 
     #[test]
+    fn the_report_dir_and_git_are_protected() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        let protect = [dir.path().join("logs"), dir.path().join(".git")];
+        let out = remove_generated(dir.path(), &["*".into(), ".git".into()], &protect, false);
+        assert!(dir.path().join("logs").exists() && dir.path().join(".git").exists());
+        assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+    }
+
+    #[test]
     fn dry_run_lists_and_keeps() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.json"), "{}").unwrap();
-        let out = remove_generated(dir.path(), &["*.json".into()], true);
+        let out = remove_generated(dir.path(), &["*.json".into()], &[], true);
         assert_eq!(out.removed, ["a.json"]);
         assert!(dir.path().join("a.json").exists());
     }

@@ -1,1 +1,46 @@
-//! The agent's own log.
+//! The agent's own log: human lines on stderr, and the same events with
+//! timestamps in `auto_cycle_<id>.log`. `AUTO_ETL_LOG` sets the filter;
+//! `-v`/`--debug` raise the level.
+
+use std::path::Path;
+use std::sync::Mutex;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter, Layer};
+
+/// Installs the subscriber. `file` receives the agent log of a run.
+pub fn init(debug: bool, verbose: u8, json: bool, file: Option<&Path>) -> std::io::Result<()> {
+    let level = match (debug, verbose) {
+        (true, _) | (_, 1) => "debug",
+        (_, 0) => "info",
+        _ => "trace",
+    };
+    let filter = || {
+        EnvFilter::try_from_env("AUTO_ETL_LOG").unwrap_or_else(|_| EnvFilter::new(format!("auto_etl={level}")))
+    };
+    let stderr = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(crate::logging::color_allowed())
+        .with_filter(filter());
+    let file_layer = match file {
+        Some(path) => {
+            let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            let layer = fmt::layer().with_writer(Mutex::new(f)).with_ansi(false).with_target(false);
+            Some(if json { layer.json().with_filter(filter()).boxed() } else { layer.with_filter(filter()).boxed() })
+        }
+        None => None,
+    };
+    let _ = tracing_subscriber::registry().with(stderr).with(file_layer).try_init();
+    Ok(())
+}
+
+/// Colour only on a terminal, outside CI, unless NO_COLOR; FORCE_COLOR forces it.
+pub fn color_allowed() -> bool {
+    use std::io::IsTerminal;
+    if std::env::var_os("FORCE_COLOR").is_some() {
+        return true;
+    }
+    std::env::var_os("NO_COLOR").is_none() && std::env::var_os("CI").is_none() && std::io::stderr().is_terminal()
+}

@@ -1,9 +1,273 @@
-//! The validation cycle loop.
+//! The validation cycle loop: iterations until green, a non-retryable
+//! failure, max-iterations or max-elapsed; then the report and exit code.
 
-use crate::cli::RunArgs;
+mod iteration;
+pub mod lock;
+pub mod record;
+pub mod signals;
+pub mod verify;
 
-/// `auto-etl run`.
+use crate::adjust::{self, Facts, Plan};
+use crate::checkpoint::PreviousIteration;
+use crate::classify::FailureClass;
+use crate::cli::{OutputFormat, RunArgs};
+use crate::config::{self, Config, Outside};
+use crate::docker::{Cleaner, DockerError, Scope};
+use crate::exit;
+use crate::recovery::RecoveryLog;
+use crate::report::CycleRecord;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// One run of the loop and everything it carries between iterations.
+pub struct Session {
+    pub(crate) cfg: Config,
+    pub(crate) run_id: String,
+    pub(crate) cancel: watch::Receiver<Option<i32>>,
+    pub(crate) docker: Option<Cleaner>,
+    pub(crate) safe_mode: bool,
+    pub(crate) recovery: RecoveryLog,
+    started: Instant,
+}
+
+/// How the loop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// success | failed | non_retryable | interrupted | error
+    pub status: &'static str,
+    pub reason: String,
+    pub code: u8,
+}
+
+/// `auto-etl run`: resolves the configuration and runs the loop.
 pub async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
-    let _ = args;
-    Ok(crate::exit::SUCCESS)
+    let outside = Outside::from_env()?;
+    let cfg = match config::load(&args, &outside) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("auto-etl: {e}");
+            return Ok(exit::USAGE);
+        }
+    };
+    Ok(run_with_config(cfg).await)
+}
+
+/// Runs the loop with a resolved configuration; returns the exit code.
+pub async fn run_with_config(cfg: Config) -> u8 {
+    if let Err(e) = std::fs::create_dir_all(&cfg.report_dir) {
+        eprintln!("auto-etl: cannot create the report directory {}: {e}", cfg.report_dir.display());
+        return exit::USAGE;
+    }
+    let _lock = match lock::acquire(&cfg.report_dir) {
+        Ok(l) => l,
+        Err(e @ lock::LockError::Held { .. }) => {
+            eprintln!("auto-etl: {e}");
+            return exit::LOCKED;
+        }
+        Err(e) => {
+            eprintln!("auto-etl: {e}");
+            return exit::USAGE;
+        }
+    };
+    let run_id = record::new_run_id(&cfg.report_dir);
+    let agent_log = cfg.report_dir.join(format!("auto_cycle_{run_id}.log"));
+    let json_log = cfg.options.log_format == OutputFormat::Json;
+    if let Err(e) = crate::logging::init(cfg.options.debug, cfg.options.verbose, json_log, Some(&agent_log)) {
+        eprintln!("auto-etl: cannot write the agent log {}: {e}", agent_log.display());
+        return exit::USAGE;
+    }
+    let problems = record::preflight(&cfg);
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("auto-etl: pre-flight: {p}");
+        }
+        return exit::USAGE;
+    }
+    if cfg.options.dry_run {
+        print!("{}", record::render_plan(&cfg));
+        return exit::SUCCESS;
+    }
+    crate::orchestrator::procs::become_subreaper();
+    let cancel = signals::listen();
+    let session = Session {
+        cfg,
+        run_id,
+        cancel,
+        docker: None,
+        safe_mode: false,
+        recovery: RecoveryLog::default(),
+        started: Instant::now(),
+    };
+    session.run(agent_log).await
+}
+
+impl Session {
+    /// The Docker client, connected on first use and again after it was lost.
+    pub(crate) async fn docker(&mut self) -> Result<&Cleaner, DockerError> {
+        if self.docker.is_none() {
+            let scope = Scope {
+                project: self.cfg.docker.project.clone(),
+                labels: self.cfg.docker.labels.clone(),
+            };
+            self.docker = Some(Cleaner::connect(scope, self.cfg.docker.stop_timeout).await?);
+        }
+        Ok(self.docker.as_ref().expect("connected above"))
+    }
+
+    /// A timeout clipped to what is left of `--max-elapsed`.
+    pub(crate) fn clip_to_budget(&self, timeout: Duration) -> Duration {
+        match self.cfg.cycle.max_elapsed {
+            Some(budget) => timeout.min(budget.saturating_sub(self.started.elapsed()).max(Duration::from_secs(1))),
+            None => timeout,
+        }
+    }
+
+    fn initial_plan(&self) -> Plan {
+        let timeouts: Vec<Duration> = self.cfg.steps.iter().map(|s| s.timeout).collect();
+        Plan {
+            iteration: 1,
+            step_names: self.cfg.steps.iter().map(|s| s.name.clone()).collect(),
+            step_timeouts: timeouts.clone(),
+            base_timeouts: timeouts,
+            service_wait: self.cfg.cycle.service_wait,
+            cleanup_level: self.cfg.docker.level,
+            recreate_schema: false,
+        }
+    }
+
+    /// The loop. Returns the exit code after writing the report.
+    async fn run(mut self, agent_log: std::path::PathBuf) -> u8 {
+        let start_time = chrono::Utc::now();
+        let risk = crate::risk::assess(&self.cfg.steps);
+        self.safe_mode = risk.safe_mode;
+        let max = self.cfg.cycle.max_iterations;
+        tracing::info!("run {}: up to {max} iteration(s) in {}", self.run_id, self.cfg.root.display());
+        let mut plan = self.initial_plan();
+        let mut cycles: Vec<CycleRecord> = Vec::new();
+        let mut history: Vec<Vec<FailureClass>> = Vec::new();
+        let mut previous: Option<PreviousIteration> = None;
+        let outcome = loop {
+            let result = self.iteration(&plan, previous.take()).await;
+            if let Some(w) = crate::checkpoint::mark_outcome(
+                &self.cfg.root,
+                &result.checkpoint,
+                &self.run_id,
+                plan.iteration,
+                result.verdict.success,
+            ) {
+                tracing::warn!("{w}");
+            }
+            let facts = Facts {
+                matches: &result.scan.matches,
+                timed_out: indices(&result.steps, crate::orchestrator::StepStatus::Timeout),
+                failed: result
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| !matches!(s.status, crate::orchestrator::StepStatus::Success | crate::orchestrator::StepStatus::Skipped))
+                    .map(|(i, _)| i)
+                    .collect(),
+                memory_pressure: None,
+                disk_critical: false,
+            };
+            let decision = adjust::decide(&plan, &facts, &history);
+            let success = result.verdict.success;
+            let mut cycle = record::cycle_record(&self.cfg, &plan, &result, if success { Vec::new() } else { decision.adjustments.clone() });
+            tracing::info!(
+                "iteration {}: {}{}",
+                plan.iteration,
+                result.verdict.status,
+                if success { String::new() } else { format!(" ({} error(s))", result.verdict.errors_count) }
+            );
+            for a in &cycle.adjustments {
+                tracing::info!("iteration {}: adjust: {a}", plan.iteration);
+            }
+            history.push(adjust::classes_of(&result.scan.matches));
+            previous = Some(PreviousIteration {
+                status: result.verdict.status.to_string(),
+                errors: result.verdict.errors.iter().take(5).cloned().collect(),
+                adjustments: cycle.adjustments.clone(),
+            });
+            let stop = self.stop_after(&result.verdict, &decision, plan.iteration);
+            if let Some(outcome) = stop {
+                cycles.push(cycle);
+                break outcome;
+            }
+            let delay = self.cfg.cycle.backoff.delay(plan.iteration - 1, rand::random::<f64>());
+            if let Some(budget) = self.cfg.cycle.max_elapsed {
+                if self.started.elapsed() + delay >= budget {
+                    cycles.push(cycle);
+                    break Outcome {
+                        status: "failed",
+                        reason: format!("max-elapsed budget of {} spent", config::duration::format(budget)),
+                        code: exit::STILL_FAILING,
+                    };
+                }
+            }
+            cycle.backoff_seconds = delay.as_secs_f64();
+            cycles.push(cycle);
+            tracing::info!("backing off {:.1}s before iteration {}", delay.as_secs_f64(), plan.iteration + 1);
+            let mut cancel = self.cancel.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = cancel.wait_for(|s| s.is_some()) => {}
+            }
+            if let Some(outcome) = self.interrupted_outcome() {
+                break outcome;
+            }
+            plan = decision.next;
+        };
+        let report = record::build_report(&self, start_time, cycles, risk, &outcome, &agent_log);
+        record::finish(&self.cfg, report, outcome)
+    }
+
+    fn interrupted_outcome(&self) -> Option<Outcome> {
+        let signo = (*self.cancel.borrow())?;
+        Some(Outcome {
+            status: "interrupted",
+            reason: format!("interrupted by signal {signo}"),
+            code: signals::exit_code(signo),
+        })
+    }
+
+    fn stop_after(&self, verdict: &verify::Verdict, decision: &adjust::Decision, iteration: u32) -> Option<Outcome> {
+        if let Some(o) = self.interrupted_outcome() {
+            return Some(o);
+        }
+        if verdict.success {
+            return Some(Outcome {
+                status: "success",
+                reason: format!("green at iteration {iteration}"),
+                code: exit::SUCCESS,
+            });
+        }
+        if let Some(why) = &decision.stop {
+            return Some(Outcome {
+                status: "non_retryable",
+                reason: why.clone(),
+                code: exit::NON_RETRYABLE,
+            });
+        }
+        if iteration >= self.cfg.cycle.max_iterations {
+            return Some(Outcome {
+                status: "failed",
+                reason: format!("still failing after {iteration} iteration(s) (max-iterations)"),
+                code: exit::STILL_FAILING,
+            });
+        }
+        if let Some(budget) = self.cfg.cycle.max_elapsed {
+            if self.started.elapsed() >= budget {
+                return Some(Outcome {
+                    status: "failed",
+                    reason: format!("max-elapsed budget of {} spent", config::duration::format(budget)),
+                    code: exit::STILL_FAILING,
+                });
+            }
+        }
+        None
+    }
+}
+
+fn indices(steps: &[crate::orchestrator::StepOutcome], status: crate::orchestrator::StepStatus) -> Vec<usize> {
+    steps.iter().enumerate().filter(|(_, s)| s.status == status).map(|(i, _)| i).collect()
 }

@@ -11,6 +11,12 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .prefix(".auto-etl-")
         .suffix(".tmp")
         .tempfile_in(dir)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Reports are for the whole team (CI artifacts, dashboards), unlike
+        // the private default of a temp file.
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -1,0 +1,328 @@
+//! One iteration: checkpoint → cleanup → run the steps → verify.
+
+use super::verify::{self, Evidence, Verdict};
+use super::Session;
+use crate::adjust::Plan;
+use crate::checkpoint::{self, CheckpointContext, CheckpointRecord, PreviousIteration};
+use crate::classify::{ScanReport, Scanner};
+use crate::config::CheckpointMode;
+use crate::docker::{CleanupOptions, DockerError};
+use crate::orchestrator::{IterationRunner, StepOutcome, StepRun, StepStatus};
+use crate::readiness::{self, Target};
+use crate::report::{CleanupRecord, Validation};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What one iteration produced.
+pub struct IterationResult {
+    pub started: Instant,
+    pub log_file: PathBuf,
+    pub checkpoint: CheckpointRecord,
+    pub cleanup: CleanupRecord,
+    pub steps: Vec<StepOutcome>,
+    pub scan: ScanReport,
+    pub verdict: Verdict,
+    pub rows: Vec<(usize, u64)>,
+}
+
+impl Session {
+    /// Runs iteration `plan.iteration`.
+    pub(super) async fn iteration(&mut self, plan: &Plan, previous: Option<PreviousIteration>) -> IterationResult {
+        let started = Instant::now();
+        let checkpoint = self.checkpoint(plan, previous).await;
+        let cleanup = self.cleanup(plan).await;
+        let stamp = chrono::Local::now().format("%Y%m%d_%H%M%S");
+        let log_file = self
+            .cfg
+            .report_dir
+            .join(format!("orchestrator_iteration_{}_{stamp}.log", plan.iteration));
+        let scanner = Scanner::new(self.cfg.rules.clone(), self.cfg.markers.clone());
+        let runner = IterationRunner::start(
+            &self.cfg.root,
+            &log_file,
+            scanner,
+            self.cfg.options.debug,
+            self.cfg.cycle.stop_grace,
+            self.cancel.clone(),
+        );
+        let mut runner = match runner {
+            Ok(r) => r,
+            Err(e) => {
+                let message = format!("cannot open the iteration log {}: {e}", log_file.display());
+                return self.broken_iteration(started, log_file, checkpoint, cleanup, message);
+            }
+        };
+        tracing::info!("iteration {}: running {} step(s), log {}", plan.iteration, self.cfg.steps.len(), log_file.display());
+        let steps = self.run_steps(&mut runner, plan).await;
+        let all_ok = steps.iter().all(|s| s.status == StepStatus::Success);
+        let expected = self.expected_files();
+        let validator = match (self.cfg.verify.validator.clone(), all_ok) {
+            (Some(cmd), true) => Some(self.run_validator(&mut runner, &cmd, plan).await),
+            _ => None,
+        };
+        let output = runner.finish().await;
+        if output.orphans_killed > 0 {
+            tracing::info!("killed {} process(es) left behind by the steps", output.orphans_killed);
+        }
+        let agent_errors: Vec<String> = output.io_error.into_iter().collect();
+        let interrupted = self.cancel.borrow().is_some();
+        let verdict = verify::judge(&Evidence {
+            steps: &steps,
+            scan: &output.scan,
+            success_markers: &self.cfg.markers.success,
+            expected_files: &expected,
+            validator,
+            interrupted,
+            agent_errors: &agent_errors,
+        });
+        IterationResult {
+            started,
+            log_file,
+            checkpoint,
+            cleanup,
+            steps,
+            scan: output.scan,
+            verdict,
+            rows: output.rows,
+        }
+    }
+
+    fn broken_iteration(
+        &self,
+        started: Instant,
+        log_file: PathBuf,
+        checkpoint: CheckpointRecord,
+        cleanup: CleanupRecord,
+        message: String,
+    ) -> IterationResult {
+        let scan = ScanReport::default();
+        let verdict = verify::judge(&Evidence {
+            steps: &[],
+            scan: &scan,
+            success_markers: &[],
+            expected_files: &[],
+            validator: None,
+            interrupted: false,
+            agent_errors: std::slice::from_ref(&message),
+        });
+        IterationResult {
+            started,
+            log_file,
+            checkpoint,
+            cleanup,
+            steps: Vec::new(),
+            scan,
+            verdict,
+            rows: Vec::new(),
+        }
+    }
+
+    async fn checkpoint(&mut self, plan: &Plan, previous: Option<PreviousIteration>) -> CheckpointRecord {
+        let git = self.cfg.git.clone();
+        if git.mode == CheckpointMode::Off {
+            return CheckpointRecord::skipped(git.mode, "checkpoints are off");
+        }
+        let ctx = CheckpointContext {
+            run_id: self.run_id.clone(),
+            iteration: plan.iteration,
+            previous,
+        };
+        let (root, report_dir) = (self.cfg.root.clone(), self.cfg.report_dir.clone());
+        let record = tokio::task::spawn_blocking(move || checkpoint::checkpoint(&root, &git, &report_dir, &ctx))
+            .await
+            .unwrap_or_else(|e| CheckpointRecord::skipped(self.cfg.git.mode, format!("checkpoint task failed: {e}")));
+        match (&record.commit, &record.skipped_reason) {
+            (Some(c), _) => tracing::info!("iteration {}: checkpoint {c}", plan.iteration),
+            (None, Some(why)) => tracing::warn!("iteration {}: checkpoint skipped: {why}", plan.iteration),
+            _ => {}
+        }
+        record
+    }
+
+    async fn cleanup(&mut self, plan: &Plan) -> CleanupRecord {
+        let started = Instant::now();
+        let level = plan.cleanup_level;
+        let mut record = CleanupRecord {
+            level: level.as_str().into(),
+            ..CleanupRecord::default()
+        };
+        if self.cfg.options.no_cleanup {
+            record.skipped_reason = Some("cleanup disabled by --no-cleanup".into());
+            return record;
+        }
+        if level.removes_files() {
+            let protect = [self.cfg.report_dir.clone(), self.cfg.root.join(".git")];
+            let files = crate::cleanup::remove_generated(&self.cfg.root, &self.cfg.cleanup_paths, &protect, false);
+            record.files = files.removed.len() as u32;
+            record.warnings.extend(files.warnings);
+        }
+        let opts = CleanupOptions {
+            dry_run: false,
+            keep_named_volumes: self.safe_mode,
+        };
+        match self.docker_cleanup(level, opts).await {
+            Ok(d) => {
+                record.containers = d.containers;
+                record.networks = d.networks;
+                record.volumes = d.volumes;
+                record.images = d.images;
+                record.warnings.extend(d.errors);
+            }
+            Err(reason) => record.skipped_reason = Some(reason),
+        }
+        record.duration_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(
+            "iteration {}: cleanup {level}: {} container(s), {} network(s), {} volume(s), {} image(s), {} file(s){}",
+            plan.iteration,
+            record.containers,
+            record.networks,
+            record.volumes,
+            record.images,
+            record.files,
+            record.skipped_reason.as_ref().map(|r| format!("; docker skipped: {r}")).unwrap_or_default()
+        );
+        record
+    }
+
+    /// The Docker half of cleanup; `Err` is the reason it was skipped.
+    async fn docker_cleanup(&mut self, level: crate::cleanup::CleanupLevel, opts: CleanupOptions) -> Result<crate::docker::DockerCleanup, String> {
+        let cleaner = self.docker().await.map_err(|e| e.to_string())?;
+        let result = cleaner.cleanup(level, opts).await;
+        if let Err(DockerError::Unreachable(_)) = &result {
+            self.docker = None;
+        }
+        result.map_err(|e| e.to_string())
+    }
+
+    async fn run_steps(&mut self, runner: &mut IterationRunner, plan: &Plan) -> Vec<StepOutcome> {
+        let total = self.cfg.steps.len();
+        let mut outcomes = Vec::with_capacity(total);
+        let steps = self.cfg.steps.clone();
+        for (index, step) in steps.iter().enumerate() {
+            let failed_before = outcomes.iter().any(|o: &StepOutcome| o.status != StepStatus::Success);
+            if failed_before {
+                outcomes.push(StepOutcome {
+                    name: step.name.clone(),
+                    status: StepStatus::Skipped,
+                    exit_code: None,
+                    duration: Duration::ZERO,
+                    waited: Duration::ZERO,
+                    metrics: Default::default(),
+                });
+                continue;
+            }
+            let waited = match self.wait_ready(runner, index, &step.wait_for, plan.service_wait).await {
+                Ok(w) => w,
+                Err(outcome) => {
+                    outcomes.push(outcome.named(&step.name));
+                    continue;
+                }
+            };
+            let env = plan.env(index);
+            tracing::info!("iteration {}: step {}/{total} {}", plan.iteration, index + 1, step.name);
+            let mut outcome = runner
+                .run(StepRun {
+                    index,
+                    total,
+                    name: &step.name,
+                    command: &step.run,
+                    timeout: self.clip_to_budget(plan.step_timeouts[index]),
+                    env: &env,
+                })
+                .await;
+            outcome.waited = waited;
+            tracing::info!(
+                "iteration {}: step {} {} (exit {}) in {:.1}s",
+                plan.iteration,
+                step.name,
+                outcome.status.as_str(),
+                outcome.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                outcome.duration.as_secs_f64()
+            );
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
+
+    /// Waits for a step's readiness targets; a target that never comes up is
+    /// written to the log in words the classifier reads as connection_refused.
+    async fn wait_ready(&mut self, runner: &IterationRunner, index: usize, targets: &[String], budget: Duration) -> Result<Duration, StepOutcome> {
+        if targets.is_empty() {
+            return Ok(Duration::ZERO);
+        }
+        let parsed: Vec<Target> = targets.iter().filter_map(|t| Target::parse(t).ok()).collect();
+        let needs_docker = parsed.iter().any(|t| matches!(t, Target::Container { .. }));
+        let docker = if needs_docker { self.docker().await.ok() } else { None };
+        let started = Instant::now();
+        match readiness::wait_all(&parsed, docker, budget).await {
+            Ok(waited) => Ok(waited),
+            Err(why) => {
+                runner
+                    .note(index, &format!("auto-etl: service not ready: {why} (connection refused)"))
+                    .await;
+                Err(StepOutcome {
+                    name: String::new(),
+                    status: StepStatus::Failed,
+                    exit_code: None,
+                    duration: started.elapsed(),
+                    waited: started.elapsed(),
+                    metrics: Default::default(),
+                })
+            }
+        }
+    }
+
+    async fn run_validator(&mut self, runner: &mut IterationRunner, cmd: &str, plan: &Plan) -> Validation {
+        let env = plan.env(0);
+        let total = self.cfg.steps.len();
+        let outcome = runner
+            .run(StepRun {
+                index: total,
+                total: total + 1,
+                name: "validator",
+                command: cmd,
+                timeout: self.clip_to_budget(self.cfg.verify.validator_timeout),
+                env: &env,
+            })
+            .await;
+        let passed = outcome.status == StepStatus::Success;
+        Validation {
+            name: "validator".into(),
+            passed,
+            detail: match (outcome.status, outcome.exit_code) {
+                (StepStatus::Success, _) => format!("`{cmd}` exited 0"),
+                (StepStatus::Timeout, _) => format!("`{cmd}` timed out"),
+                (_, Some(code)) => format!("`{cmd}` exited with {code}"),
+                _ => format!("`{cmd}` could not be run"),
+            },
+        }
+    }
+
+    fn expected_files(&self) -> Vec<(String, Vec<String>)> {
+        self.cfg
+            .verify
+            .expected_files
+            .iter()
+            .map(|pattern| {
+                let full = self.cfg.root.join(pattern);
+                let found = glob::glob(&full.to_string_lossy())
+                    .map(|paths| {
+                        paths
+                            .flatten()
+                            .filter(|p| p.is_file())
+                            .map(|p| p.strip_prefix(&self.cfg.root).unwrap_or(&p).display().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (pattern.clone(), found)
+            })
+            .collect()
+    }
+}
+
+impl StepOutcome {
+    fn named(mut self, name: &str) -> StepOutcome {
+        self.name = name.to_string();
+        self
+    }
+}

@@ -1,0 +1,219 @@
+//! Turning a run into its report: cycle records, the session report, the
+//! run id, pre-flight checks and the final output.
+
+use super::iteration::IterationResult;
+use super::{Outcome, Session};
+use crate::adjust::Plan;
+use crate::cli::OutputFormat;
+use crate::config::Config;
+use crate::exit;
+use crate::report::{self, CycleRecord, PlanRecord, Report, ReportFiles, StepRecord};
+use std::path::Path;
+
+/// `YYYYMMDD_HHMMSS` of now, local time; `_2`, `_3`... if a report of that
+/// id already exists in `dir`.
+pub fn new_run_id(dir: &Path) -> String {
+    let base = chrono::Local::now().format("%Y%m%d_%H%M%S").to_string();
+    let taken = |id: &str| dir.join(format!("auto_cycle_report_{id}.json")).exists() || dir.join(format!("auto_cycle_{id}.log")).exists();
+    if !taken(&base) {
+        return base;
+    }
+    (2..).map(|n| format!("{base}_{n}")).find(|id| !taken(id)).unwrap_or(base)
+}
+
+/// Problems that make running pointless, named for the user.
+pub fn preflight(cfg: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    for step in &cfg.steps {
+        if let Some(program) = program_of(&step.run) {
+            if !program_available(&program, &cfg.root) {
+                problems.push(format!(
+                    "step {} (line {} of {}): program `{program}` not found on PATH",
+                    step.name,
+                    step.line,
+                    cfg.file.as_ref().map(|f| f.display().to_string()).unwrap_or_else(|| "the config".into())
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The program a shell command starts with, when that is a plain word.
+pub fn program_of(command: &str) -> Option<String> {
+    const SHELL_WORDS: &[&str] = &[
+        "cd", "export", "set", "unset", "echo", "printf", "test", "[", "true", "false", "exec", "eval", "if", "for",
+        "while", "until", "case", "{", "(", "!", ".", "source", "exit", "trap", "wait", "read", "sleep", ":", "ulimit", "umask",
+    ];
+    let first = command.split_whitespace().next()?;
+    if first.contains('=') || first.contains('$') || first.contains('`') || SHELL_WORDS.contains(&first) {
+        return None;
+    }
+    Some(first.trim_matches(['"', '\'']).to_string())
+}
+
+fn program_available(program: &str, root: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    if program.contains('/') {
+        return executable(&root.join(program));
+    }
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| executable(&d.join(program))))
+        .unwrap_or(false)
+}
+
+/// What `--dry-run` prints.
+pub fn render_plan(cfg: &Config) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("auto-etl plan for {}\n", cfg.root.display()));
+    out.push_str(&format!(
+        "  up to {} iteration(s){}; service wait {}; cleanup {}; checkpoints {:?}\n",
+        cfg.cycle.max_iterations,
+        cfg.cycle.max_elapsed.map(|d| format!(" within {}", crate::config::duration::format(d))).unwrap_or_default(),
+        crate::config::duration::format(cfg.cycle.service_wait),
+        cfg.docker.level,
+        cfg.git.mode
+    ));
+    for (i, s) in cfg.steps.iter().enumerate() {
+        out.push_str(&format!(
+            "  step {}: {} (timeout {}): {}\n",
+            i + 1,
+            s.name,
+            crate::config::duration::format(s.timeout),
+            s.run
+        ));
+    }
+    if let Some(v) = &cfg.verify.validator {
+        out.push_str(&format!("  validator: {v}\n"));
+    }
+    out.push_str(&format!("  reports in {}\n", cfg.report_dir.display()));
+    out
+}
+
+/// The report entry of one iteration.
+pub fn cycle_record(cfg: &Config, plan: &Plan, r: &IterationResult, adjustments: Vec<String>) -> CycleRecord {
+    let steps: Vec<StepRecord> = r
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut metrics = s.metrics.clone();
+            metrics.rows = r.rows.iter().find(|(step, _)| *step == i).map(|(_, n)| *n);
+            StepRecord {
+                name: s.name.clone(),
+                status: s.status.as_str().into(),
+                exit_code: s.exit_code,
+                duration_ms: s.duration.as_millis() as u64,
+                waited_ms: s.waited.as_millis() as u64,
+                performance_metrics: metrics,
+            }
+        })
+        .collect();
+    let exit_code = r
+        .steps
+        .iter()
+        .rev()
+        .find(|s| s.exit_code.is_some())
+        .and_then(|s| s.exit_code);
+    CycleRecord {
+        iteration: plan.iteration,
+        status: r.verdict.status.into(),
+        success: r.verdict.success,
+        duration_seconds: r.started.elapsed().as_secs_f64(),
+        errors_count: r.verdict.errors_count,
+        errors: r.verdict.errors.clone(),
+        adjustments_count: adjustments.len(),
+        adjustments,
+        exit_code,
+        log_file: display_rel(cfg, &r.log_file),
+        plan: PlanRecord {
+            service_wait_seconds: plan.service_wait.as_secs_f64(),
+            cleanup_level: plan.cleanup_level.as_str().into(),
+            recreate_schema: plan.recreate_schema,
+            step_timeouts_seconds: plan.step_timeouts.iter().map(|d| d.as_secs_f64()).collect(),
+        },
+        checkpoint: r.checkpoint.to_value(),
+        cleanup: r.cleanup.clone(),
+        classified_errors: r.scan.matches.clone(),
+        classified_total: r.scan.total_matches,
+        validations: r.verdict.validations.clone(),
+        steps,
+        backoff_seconds: 0.0,
+        health: serde_json::Value::Null,
+    }
+}
+
+fn display_rel(cfg: &Config, path: &Path) -> String {
+    path.strip_prefix(&cfg.root).unwrap_or(path).display().to_string()
+}
+
+/// Assembles the session report.
+pub fn build_report(
+    session: &Session,
+    start_time: chrono::DateTime<chrono::Utc>,
+    cycles: Vec<CycleRecord>,
+    risk: crate::risk::RiskAssessment,
+    outcome: &Outcome,
+    agent_log: &Path,
+) -> Report {
+    let end_time = chrono::Utc::now();
+    let cfg = &session.cfg;
+    let report_path = cfg.report_dir.join(format!("auto_cycle_report_{}.json", session.run_id));
+    let performance_metrics = performance(&cycles, session.started.elapsed().as_millis() as u64);
+    Report {
+        schema_version: report::SCHEMA_VERSION,
+        execution_id: session.run_id.clone(),
+        start_time: start_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        end_time: end_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        total_duration_seconds: session.started.elapsed().as_secs_f64(),
+        max_iterations: cfg.cycle.max_iterations,
+        iterations_executed: cycles.len() as u32,
+        overall_success: outcome.status == "success" && cycles.last().is_some_and(|c| c.success),
+        status: outcome.status.into(),
+        stop_reason: outcome.reason.clone(),
+        cycles,
+        risk_assessment: risk,
+        performance_metrics,
+        recovery_actions: session.recovery.actions.clone(),
+        recovery_summary: serde_json::Value::Null,
+        automation_health: crate::health::AutomationHealth::default(),
+        files: ReportFiles {
+            report: display_rel(cfg, &report_path),
+            agent_log: display_rel(cfg, agent_log),
+            junit: cfg.junit.as_ref().map(|j| display_rel(cfg, j)),
+        },
+    }
+}
+
+fn performance(cycles: &[CycleRecord], total_ms: u64) -> crate::metrics::PerformanceMetrics {
+    let runs: Vec<&StepRecord> = cycles.iter().flat_map(|c| &c.steps).filter(|s| s.status != "skipped").collect();
+    let ok = runs.iter().filter(|s| s.status == "success").count();
+    let n = runs.len().max(1) as f64;
+    crate::metrics::PerformanceMetrics {
+        execution_time_ms: total_ms,
+        throughput_ops_per_second: if total_ms > 0 { runs.len() as f64 * 1000.0 / total_ms as f64 } else { 0.0 },
+        error_rate: (runs.len() - ok) as f64 / n,
+        success_rate: ok as f64 / n,
+        ..Default::default()
+    }
+}
+
+/// Writes the report (and its renderings), prints the summary, and returns
+/// the exit code. A report that cannot be written turns any result into a
+/// failure: CI must not read green from a run it cannot inspect.
+pub fn finish(cfg: &Config, report: Report, outcome: Outcome) -> u8 {
+    let path = cfg.root.join(&report.files.report);
+    if let Err(e) = report::write::write_json(&path, &report) {
+        eprintln!("auto-etl: cannot write the report {}: {e}", path.display());
+        return if outcome.code == exit::SUCCESS { exit::STILL_FAILING } else { outcome.code };
+    }
+    match cfg.options.format {
+        OutputFormat::Json => match serde_json::to_string_pretty(&report) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("auto-etl: cannot print the report: {e}"),
+        },
+        OutputFormat::Text => print!("{}", report::render::summary(&report, &path)),
+    }
+    outcome.code
+}

@@ -1,0 +1,156 @@
+//! The verdict: an iteration is green only when every step exited 0, no
+//! failure class matched its output, the markers agree, every expected file
+//! exists and the validator passed. Pure: data in, data out.
+
+use crate::classify::ScanReport;
+use crate::orchestrator::{StepOutcome, StepStatus};
+use crate::report::Validation;
+
+/// Most error sentences listed per iteration (the count is kept in full).
+const MAX_ERRORS: usize = 25;
+
+/// What the iteration showed, gathered for the verdict.
+pub struct Evidence<'a> {
+    pub steps: &'a [StepOutcome],
+    pub scan: &'a ScanReport,
+    /// The configured success markers (empty: none required).
+    pub success_markers: &'a [String],
+    /// `(pattern, matched paths)` per expected file pattern.
+    pub expected_files: &'a [(String, Vec<String>)],
+    /// The validator's check, if one is configured.
+    pub validator: Option<Validation>,
+    pub interrupted: bool,
+    /// Problems of the agent itself (e.g. the log could not be written).
+    pub agent_errors: &'a [String],
+}
+
+/// The iteration's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub success: bool,
+    /// success | failed | timeout | interrupted
+    pub status: &'static str,
+    pub errors: Vec<String>,
+    pub errors_count: usize,
+    pub validations: Vec<Validation>,
+}
+
+/// Judges one iteration.
+pub fn judge(e: &Evidence) -> Verdict {
+    let mut validations = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+
+    let bad_steps: Vec<&StepOutcome> = e.steps.iter().filter(|s| s.status != StepStatus::Success).collect();
+    for s in &bad_steps {
+        errors.push(match s.status {
+            StepStatus::Timeout => format!("step {} timed out", s.name),
+            StepStatus::Interrupted => format!("step {} interrupted", s.name),
+            StepStatus::Skipped => format!("step {} skipped after an earlier failure", s.name),
+            _ => match s.exit_code {
+                Some(code) => format!("step {} exited with {code}", s.name),
+                None => format!("step {} could not be started", s.name),
+            },
+        });
+    }
+    validations.push(Validation {
+        name: "exit codes".into(),
+        passed: bad_steps.is_empty() && !e.steps.is_empty(),
+        detail: if e.steps.is_empty() {
+            "no step ran".into()
+        } else if bad_steps.is_empty() {
+            format!("{} step(s) exited 0", e.steps.len())
+        } else {
+            format!("{} of {} step(s) did not succeed", bad_steps.len(), e.steps.len())
+        },
+    });
+
+    for m in &e.scan.matches {
+        errors.push(format!("{}: {} (line {})", m.class, m.excerpt, m.line));
+    }
+    validations.push(Validation {
+        name: "failure classes".into(),
+        passed: e.scan.total_matches == 0,
+        detail: if e.scan.total_matches == 0 {
+            "no failure class matched".into()
+        } else {
+            let classes: Vec<String> = e.scan.classes().iter().map(|c| c.to_string()).collect();
+            format!("{} line(s) matched: {}", e.scan.total_matches, classes.join(", "))
+        },
+    });
+
+    for hit in &e.scan.error_markers {
+        errors.push(format!("error marker {}: {} (line {})", hit.marker, hit.excerpt, hit.line));
+    }
+    validations.push(Validation {
+        name: "error markers".into(),
+        passed: e.scan.error_markers.is_empty(),
+        detail: match e.scan.error_markers.first() {
+            None => "no error marker".into(),
+            Some(h) => format!("{} at line {}", h.marker, h.line),
+        },
+    });
+
+    if !e.success_markers.is_empty() {
+        let seen = !e.scan.success_markers.is_empty();
+        if !seen {
+            errors.push(format!(
+                "no success marker ({}) in the output; set [verify] success_patterns = [] to rely on exit codes",
+                e.success_markers.join(", ")
+            ));
+        }
+        validations.push(Validation {
+            name: "success markers".into(),
+            passed: seen,
+            detail: match e.scan.success_markers.first() {
+                Some(h) => format!("{} at line {}", h.marker, h.line),
+                None => "none found".into(),
+            },
+        });
+    }
+
+    for (pattern, found) in e.expected_files {
+        if found.is_empty() {
+            errors.push(format!("expected file {pattern} not found"));
+        }
+        validations.push(Validation {
+            name: format!("expected file {pattern}"),
+            passed: !found.is_empty(),
+            detail: if found.is_empty() {
+                "missing".into()
+            } else {
+                format!("{} found: {}", found.len(), found.iter().take(3).cloned().collect::<Vec<_>>().join(", "))
+            },
+        });
+    }
+
+    if let Some(v) = &e.validator {
+        if !v.passed {
+            errors.push(format!("validator: {}", v.detail));
+        }
+        validations.push(v.clone());
+    }
+    errors.extend(e.agent_errors.iter().cloned());
+
+    let success = !e.interrupted && e.agent_errors.is_empty() && validations.iter().all(|v| v.passed);
+    let status = if e.interrupted {
+        "interrupted"
+    } else if success {
+        "success"
+    } else if e.steps.iter().any(|s| s.status == StepStatus::Timeout) {
+        "timeout"
+    } else {
+        "failed"
+    };
+    let errors_count = errors.len() + (e.scan.total_matches as usize).saturating_sub(e.scan.matches.len());
+    errors.truncate(MAX_ERRORS);
+    Verdict {
+        success,
+        status,
+        errors,
+        errors_count,
+        validations,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+//! The output pump: each step's stdout and stderr are drained concurrently,
+//! cut into whole lines, and handed to one writer that appends them to the
+//! iteration log and feeds the classifier in the same pass. Memory stays
+//! bounded whatever the pipeline prints: chunks are at most `MAX_CHUNK` and
+//! the channel holds a fixed number of them.
+
+use crate::classify::{ScanReport, Scanner};
+use std::io::Write;
+use std::path::Path;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::mpsc;
+
+/// Largest piece sent at once; a longer line is passed on in pieces.
+pub const MAX_CHUNK: usize = 64 * 1024;
+const CHANNEL_CAPACITY: usize = 64;
+
+/// One piece of output, tagged with the step it came from.
+pub struct Chunk {
+    pub step: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// Where readers send output.
+#[derive(Clone)]
+pub struct Sink {
+    tx: mpsc::Sender<Chunk>,
+}
+
+impl Sink {
+    /// Sends a line written by the agent itself (a header, a notice).
+    pub async fn note(&self, step: usize, text: &str) {
+        let mut bytes = text.as_bytes().to_vec();
+        bytes.push(b'\n');
+        let _ = self.tx.send(Chunk { step, bytes }).await;
+    }
+}
+
+/// What the writer found once the log is closed.
+pub struct PumpResult {
+    pub scan: ScanReport,
+    /// `rows=N` figures summed per step index.
+    pub rows: Vec<(usize, u64)>,
+    pub io_error: Option<String>,
+}
+
+/// Starts the writer on a blocking thread. `echo` copies output to stderr.
+pub fn start(
+    log_path: &Path,
+    mut scanner: Scanner,
+    echo: bool,
+) -> std::io::Result<(Sink, tokio::task::JoinHandle<PumpResult>)> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)?;
+    let (tx, mut rx) = mpsc::channel::<Chunk>(CHANNEL_CAPACITY);
+    let handle = tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+        let mut io_error = None;
+        let mut rows: Vec<(usize, u64)> = Vec::new();
+        let stderr = std::io::stderr();
+        while let Some(chunk) = rx.blocking_recv() {
+            if io_error.is_none() {
+                if let Err(e) = out.write_all(&chunk.bytes) {
+                    io_error = Some(format!("cannot write the iteration log: {e}"));
+                }
+            }
+            scanner.feed(&chunk.bytes);
+            if let Some(n) = rows_in(&chunk.bytes) {
+                match rows.iter_mut().find(|(s, _)| *s == chunk.step) {
+                    Some((_, total)) => *total += n,
+                    None => rows.push((chunk.step, n)),
+                }
+            }
+            if echo {
+                let _ = stderr.lock().write_all(&chunk.bytes);
+            }
+        }
+        if let Err(e) = out.flush().and_then(|_| out.get_ref().sync_all()) {
+            io_error.get_or_insert(format!("cannot write the iteration log: {e}"));
+        }
+        PumpResult {
+            scan: scanner.finish(),
+            rows,
+            io_error,
+        }
+    });
+    Ok((Sink { tx }, handle))
+}
+
+/// Drains `reader` into the sink in whole lines (or `MAX_CHUNK` pieces).
+pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, sink: Sink) {
+    let mut buf = vec![0u8; MAX_CHUNK];
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let data = &buf[..n];
+        match data.iter().rposition(|&b| b == b'\n') {
+            Some(i) => {
+                let mut piece = std::mem::take(&mut carry);
+                piece.extend_from_slice(&data[..=i]);
+                if sink.tx.send(Chunk { step, bytes: piece }).await.is_err() {
+                    return;
+                }
+                carry.extend_from_slice(&data[i + 1..]);
+            }
+            None => carry.extend_from_slice(data),
+        }
+        if carry.len() >= MAX_CHUNK {
+            let piece = std::mem::take(&mut carry);
+            if sink.tx.send(Chunk { step, bytes: piece }).await.is_err() {
+                return;
+            }
+        }
+    }
+    if !carry.is_empty() {
+        // End the last partial line so the next writer's line starts fresh.
+        carry.push(b'\n');
+        let _ = sink.tx.send(Chunk { step, bytes: carry }).await;
+    }
+}
+
+/// Sums the `rows=N` metric tokens in a chunk (a token must start a word).
+pub fn rows_in(bytes: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"rows=";
+    let mut total = None;
+    let mut i = 0;
+    while i + KEY.len() <= bytes.len() {
+        if &bytes[i..i + KEY.len()] == KEY
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
+        {
+            let digits = bytes[i + KEY.len()..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            if digits > 0 && digits <= 19 {
+                let text = std::str::from_utf8(&bytes[i + KEY.len()..i + KEY.len() + digits]).unwrap_or("0");
+                if let Ok(n) = text.parse::<u64>() {
+                    total = Some(total.unwrap_or(0u64).saturating_add(n));
+                }
+            }
+            i += KEY.len() + digits;
+        } else {
+            i += 1;
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_metric_tokens_are_summed() {
+        assert_eq!(rows_in(b"loaded rows=120\nrows=5 done\n"), Some(125));
+        assert_eq!(rows_in(b"total_rows=9 arrows=3\n"), None);
+        assert_eq!(rows_in(b"no metric here\n"), None);
+    }
+
+    #[tokio::test]
+    async fn drain_cuts_whole_lines_and_keeps_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("it.log");
+        let rules = std::sync::Arc::new(crate::classify::RuleSet::builtin());
+        let markers = std::sync::Arc::new(crate::classify::Markers::default());
+        let (sink, writer) = start(&log, Scanner::new(rules, markers), false).unwrap();
+        let mut input = b"first\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3 * MAX_CHUNK + 7));
+        input.extend_from_slice(b"\nlast line without newline");
+        drain(&input[..], 0, sink).await;
+        let result = writer.await.unwrap();
+        let written = std::fs::read(&log).unwrap();
+        assert_eq!(&written[..input.len()], &input[..]);
+        assert_eq!(written.len(), input.len() + 1);
+        assert_eq!(result.scan.lines, 3);
+    }
+}
