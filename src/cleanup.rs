@@ -74,7 +74,7 @@ pub fn remove_generated(root: &Path, patterns: &[String], protect: &[PathBuf], d
     };
     for pattern in patterns {
         let full = root.join(pattern);
-        let Ok(paths) = glob::glob(&full.to_string_lossy()) else {
+        let Ok(paths) = glob::glob_with(&full.to_string_lossy(), shell_like()) else {
             out.warnings.push(format!("invalid cleanup pattern `{pattern}`"));
             continue;
         };
@@ -95,6 +95,15 @@ pub fn remove_generated(root: &Path, patterns: &[String], protect: &[PathBuf], d
         }
     }
     out
+}
+
+/// Glob options as a shell has them: `*` does not match a leading dot.
+pub fn shell_like() -> glob::MatchOptions {
+    glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    }
 }
 
 fn relative(root: &Path, path: &Path) -> String {

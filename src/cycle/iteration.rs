@@ -305,7 +305,7 @@ impl Session {
             .iter()
             .map(|pattern| {
                 let full = self.cfg.root.join(pattern);
-                let found = glob::glob(&full.to_string_lossy())
+                let found = glob::glob_with(&full.to_string_lossy(), crate::cleanup::shell_like())
                     .map(|paths| {
                         paths
                             .flatten()
