@@ -43,7 +43,10 @@ impl Plan {
                 "AUTO_ETL_RECREATE_SCHEMA".into(),
                 if self.recreate_schema { "1" } else { "0" }.into(),
             ),
-            ("AUTO_ETL_CLEANUP_LEVEL".into(), self.cleanup_level.as_str().into()),
+            (
+                "AUTO_ETL_CLEANUP_LEVEL".into(),
+                self.cleanup_level.as_str().into(),
+            ),
         ]
     }
 }
@@ -103,12 +106,23 @@ pub fn decide(plan: &Plan, facts: &Facts, history: &[Vec<FailureClass>]) -> Deci
         .collect();
     if !waits.is_empty() {
         let old = next.service_wait;
-        let new = (old * 2).max(old + Duration::from_secs(5)).min(MAX_SERVICE_WAIT);
+        let new = (old * 2)
+            .max(old + Duration::from_secs(5))
+            .min(MAX_SERVICE_WAIT);
         next.service_wait = new;
         adjustments.push(if new > old {
-            format!("service wait {} -> {} ({})", fmt(old), fmt(new), waits.join(", "))
+            format!(
+                "service wait {} -> {} ({})",
+                fmt(old),
+                fmt(new),
+                waits.join(", ")
+            )
         } else {
-            format!("service wait stays at {} (cap reached) ({})", fmt(old), waits.join(", "))
+            format!(
+                "service wait stays at {} (cap reached) ({})",
+                fmt(old),
+                waits.join(", ")
+            )
         });
     }
     let deeper: Vec<&str> = [PortInUse, AlreadyExists, DuplicateConnector]
@@ -124,14 +138,20 @@ pub fn decide(plan: &Plan, facts: &Facts, history: &[Vec<FailureClass>]) -> Deci
         escalate(&mut next, CleanupLevel::Deep, "disk_full", &mut adjustments);
     }
     if facts.disk_critical && !has(&DiskFull) {
-        escalate(&mut next, CleanupLevel::Deep, "critical disk alert", &mut adjustments);
+        escalate(
+            &mut next,
+            CleanupLevel::Deep,
+            "critical disk alert",
+            &mut adjustments,
+        );
     }
     if has(&NoSuchTable) {
         if next.recreate_schema {
             adjustments.push("recreate schema stays on (no_such_table)".into());
         } else {
             next.recreate_schema = true;
-            adjustments.push("recreate schema on: AUTO_ETL_RECREATE_SCHEMA=1 (no_such_table)".into());
+            adjustments
+                .push("recreate schema on: AUTO_ETL_RECREATE_SCHEMA=1 (no_such_table)".into());
         }
     }
     if has(&OutOfMemory) {
@@ -141,7 +161,10 @@ pub fn decide(plan: &Plan, facts: &Facts, history: &[Vec<FailureClass>]) -> Deci
         });
     }
     for class in &classes {
-        if matches!(class, ImageNotFound | FileNotFound | PermissionDenied | AuthFailed | Custom(_)) {
+        if matches!(
+            class,
+            ImageNotFound | FileNotFound | PermissionDenied | AuthFailed | Custom(_)
+        ) {
             let lines: Vec<String> = facts
                 .matches
                 .iter()
@@ -149,7 +172,10 @@ pub fn decide(plan: &Plan, facts: &Facts, history: &[Vec<FailureClass>]) -> Deci
                 .take(3)
                 .map(|m| format!("line {}", m.line))
                 .collect();
-            adjustments.push(format!("{class} recorded for review ({})", lines.join(", ")));
+            adjustments.push(format!(
+                "{class} recorded for review ({})",
+                lines.join(", ")
+            ));
         }
     }
     Decision {
@@ -176,9 +202,16 @@ fn raise_timeouts(next: &mut Plan, facts: &Facts, adjustments: &mut Vec<String>)
         let name = &next.step_names[i];
         if new > old {
             next.step_timeouts[i] = new;
-            adjustments.push(format!("step {name} timeout {} -> {} (timeout)", fmt(old), fmt(new)));
+            adjustments.push(format!(
+                "step {name} timeout {} -> {} (timeout)",
+                fmt(old),
+                fmt(new)
+            ));
         } else {
-            adjustments.push(format!("step {name} timeout stays at {} (cap reached) (timeout)", fmt(old)));
+            adjustments.push(format!(
+                "step {name} timeout stays at {} (cap reached) (timeout)",
+                fmt(old)
+            ));
         }
     }
 }
@@ -195,7 +228,11 @@ fn escalate(next: &mut Plan, to: CleanupLevel, why: &str, adjustments: &mut Vec<
 }
 
 /// Why the loop must stop now, if it must.
-pub fn stop_reason(matches: &[Match], classes: &[FailureClass], history: &[Vec<FailureClass>]) -> Option<String> {
+pub fn stop_reason(
+    matches: &[Match],
+    classes: &[FailureClass],
+    history: &[Vec<FailureClass>],
+) -> Option<String> {
     if let Some(m) = matches.iter().find(|m| !m.retryable) {
         return Some(format!(
             "{} is not retryable (rule {}, line {}): retrying cannot help",
@@ -208,8 +245,14 @@ pub fn stop_reason(matches: &[Match], classes: &[FailureClass], history: &[Vec<F
         if let StopPolicy::AfterConsecutive(n @ 2..) = class.default_policy() {
             let n = n as usize;
             let earlier = n - 1;
-            if history.len() >= earlier && history[history.len() - earlier..].iter().all(|h| h.contains(class)) {
-                return Some(format!("{class} seen {n} iterations in a row: retrying cannot help"));
+            if history.len() >= earlier
+                && history[history.len() - earlier..]
+                    .iter()
+                    .all(|h| h.contains(class))
+            {
+                return Some(format!(
+                    "{class} seen {n} iterations in a row: retrying cannot help"
+                ));
             }
         }
     }

@@ -74,7 +74,9 @@ mod tests {
 
     #[test]
     fn grows_exponentially_up_to_the_cap() {
-        let secs: Vec<u64> = (0..7).map(|n| b(Jitter::None).delay(n, 0.5).as_secs()).collect();
+        let secs: Vec<u64> = (0..7)
+            .map(|n| b(Jitter::None).delay(n, 0.5).as_secs())
+            .collect();
         assert_eq!(secs, [2, 4, 8, 16, 32, 60, 60]);
     }
 
@@ -91,11 +93,17 @@ mod tests {
 
     #[test]
     fn huge_retry_numbers_do_not_overflow() {
-        assert_eq!(b(Jitter::None).delay(u32::MAX, 0.0), Duration::from_secs(60));
+        assert_eq!(
+            b(Jitter::None).delay(u32::MAX, 0.0),
+            Duration::from_secs(60)
+        );
     }
 
     #[test]
     fn the_iterator_respects_the_cap() {
-        assert!(b(Jitter::Full).delays().take(20).all(|d| d <= Duration::from_secs(60)));
+        assert!(b(Jitter::Full)
+            .delays()
+            .take(20)
+            .all(|d| d <= Duration::from_secs(60)));
     }
 }

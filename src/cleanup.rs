@@ -6,7 +6,9 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// How much the cleanup phase removes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CleanupLevel {
     /// Containers, in any state.
@@ -66,20 +68,30 @@ pub struct FileCleanup {
 /// removed as links, never followed; anything that resolves outside `root` is
 /// refused with a warning, and so is anything holding a `protect`ed path (the
 /// report directory, `.git`). With `dry_run`, only lists.
-pub fn remove_generated(root: &Path, patterns: &[String], protect: &[PathBuf], dry_run: bool) -> FileCleanup {
+pub fn remove_generated(
+    root: &Path,
+    patterns: &[String],
+    protect: &[PathBuf],
+    dry_run: bool,
+) -> FileCleanup {
     let mut out = FileCleanup::default();
     let Ok(canonical_root) = root.canonicalize() else {
-        out.warnings.push(format!("cannot resolve repository root {}", root.display()));
+        out.warnings
+            .push(format!("cannot resolve repository root {}", root.display()));
         return out;
     };
     for pattern in patterns {
         let full = root.join(pattern);
         let Ok(paths) = glob::glob_with(&full.to_string_lossy(), shell_like()) else {
-            out.warnings.push(format!("invalid cleanup pattern `{pattern}`"));
+            out.warnings
+                .push(format!("invalid cleanup pattern `{pattern}`"));
             continue;
         };
         for path in paths.flatten() {
-            if let Some(p) = protect.iter().find(|p| p.starts_with(&path) || path.starts_with(p.as_path())) {
+            if let Some(p) = protect
+                .iter()
+                .find(|p| p.starts_with(&path) || path.starts_with(p.as_path()))
+            {
                 out.warnings.push(format!(
                     "refused to remove {}: it holds {}, which cleanup never touches",
                     relative(root, &path),
@@ -107,7 +119,10 @@ pub fn shell_like() -> glob::MatchOptions {
 }
 
 fn relative(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 fn remove_inside(root: &Path, path: &Path, dry_run: bool) -> Result<bool, String> {
@@ -117,12 +132,15 @@ fn remove_inside(root: &Path, path: &Path, dry_run: bool) -> Result<bool, String
     };
     // The parent must resolve inside the repository; the entry itself may be a
     // link pointing anywhere, since removing a link never touches its target.
-    let parent = path.parent().map(Path::to_path_buf).unwrap_or_else(PathBuf::new);
+    let parent = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let parent = parent
         .canonicalize()
         .map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
     if !parent.starts_with(root) {
-        return Err(format!("refused to remove {}: it is outside the repository", path.display()));
+        return Err(format!(
+            "refused to remove {}: it is outside the repository",
+            path.display()
+        ));
     }
     if dry_run {
         return Ok(true);
@@ -159,7 +177,12 @@ mod tests {
         std::fs::create_dir_all(root.join("generated")).unwrap();
         std::fs::write(root.join("generated/a.json"), "{}").unwrap();
         std::fs::write(root.join("generated/keep.txt"), "k").unwrap();
-        let out = remove_generated(root, &["output".into(), "generated/*.json".into()], &[], false);
+        let out = remove_generated(
+            root,
+            &["output".into(), "generated/*.json".into()],
+            &[],
+            false,
+        );
         assert!(out.warnings.is_empty(), "{:?}", out.warnings);
         assert!(!root.join("output").exists());
         assert!(!root.join("generated/a.json").exists());

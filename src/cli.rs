@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 /// Drives an ETL pipeline's validation cycle until it runs clean.
 #[derive(Debug, Parser)]
-#[command(name = "auto-etl", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "auto-etl",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

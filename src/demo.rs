@@ -9,13 +9,34 @@ use std::path::{Path, PathBuf};
 
 /// The demo pipeline's files, embedded at build time.
 const FILES: &[(&str, &str)] = &[
-    ("auto-etl.toml", include_str!("../fixtures/demo-pipeline/auto-etl.toml")),
-    ("data/sales.csv", include_str!("../fixtures/demo-pipeline/data/sales.csv")),
-    ("tools/warehouse.py", include_str!("../fixtures/demo-pipeline/tools/warehouse.py")),
-    ("tools/extract.py", include_str!("../fixtures/demo-pipeline/tools/extract.py")),
-    ("tools/transform.py", include_str!("../fixtures/demo-pipeline/tools/transform.py")),
-    ("tools/load.py", include_str!("../fixtures/demo-pipeline/tools/load.py")),
-    ("tools/validate_etl.py", include_str!("../fixtures/demo-pipeline/tools/validate_etl.py")),
+    (
+        "auto-etl.toml",
+        include_str!("../fixtures/demo-pipeline/auto-etl.toml"),
+    ),
+    (
+        "data/sales.csv",
+        include_str!("../fixtures/demo-pipeline/data/sales.csv"),
+    ),
+    (
+        "tools/warehouse.py",
+        include_str!("../fixtures/demo-pipeline/tools/warehouse.py"),
+    ),
+    (
+        "tools/extract.py",
+        include_str!("../fixtures/demo-pipeline/tools/extract.py"),
+    ),
+    (
+        "tools/transform.py",
+        include_str!("../fixtures/demo-pipeline/tools/transform.py"),
+    ),
+    (
+        "tools/load.py",
+        include_str!("../fixtures/demo-pipeline/tools/load.py"),
+    ),
+    (
+        "tools/validate_etl.py",
+        include_str!("../fixtures/demo-pipeline/tools/validate_etl.py"),
+    ),
     (".gitignore", "output/\ngenerated/\n"),
 ];
 
@@ -30,7 +51,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
             std::fs::create_dir_all(d)?;
             d.canonicalize()?
         }
-        None => tempfile::Builder::new().prefix("auto-etl-demo-").tempdir()?.keep(),
+        None => tempfile::Builder::new()
+            .prefix("auto-etl-demo-")
+            .tempdir()?
+            .keep(),
     };
     let repo = base.join("pipeline");
     write_pipeline(&repo)?;
@@ -56,11 +80,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
     let report_dir = cfg.report_dir.clone();
     let code = crate::cycle::run_with_config(cfg).await;
     if args.keep || args.dir.is_some() {
-        eprintln!("auto-etl demo: kept the pipeline repository at {}", repo.display());
+        eprintln!(
+            "auto-etl demo: kept the pipeline repository at {}",
+            repo.display()
+        );
     } else if let Err(e) = std::fs::remove_dir_all(&repo) {
         eprintln!("auto-etl demo: could not remove {}: {e}", repo.display());
     }
-    eprintln!("auto-etl demo: reports and logs in {}", report_dir.display());
+    eprintln!(
+        "auto-etl demo: reports and logs in {}",
+        report_dir.display()
+    );
     Ok(code)
 }
 

@@ -16,7 +16,8 @@ pub fn init(debug: bool, verbose: u8, json: bool, file: Option<&Path>) -> std::i
         _ => "trace",
     };
     let filter = || {
-        EnvFilter::try_from_env("AUTO_ETL_LOG").unwrap_or_else(|_| EnvFilter::new(format!("auto_etl={level}")))
+        EnvFilter::try_from_env("AUTO_ETL_LOG")
+            .unwrap_or_else(|_| EnvFilter::new(format!("auto_etl={level}")))
     };
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
@@ -26,13 +27,26 @@ pub fn init(debug: bool, verbose: u8, json: bool, file: Option<&Path>) -> std::i
         .with_filter(filter());
     let file_layer = match file {
         Some(path) => {
-            let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-            let layer = fmt::layer().with_writer(Mutex::new(f)).with_ansi(false).with_target(false);
-            Some(if json { layer.json().with_filter(filter()).boxed() } else { layer.with_filter(filter()).boxed() })
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            let layer = fmt::layer()
+                .with_writer(Mutex::new(f))
+                .with_ansi(false)
+                .with_target(false);
+            Some(if json {
+                layer.json().with_filter(filter()).boxed()
+            } else {
+                layer.with_filter(filter()).boxed()
+            })
         }
         None => None,
     };
-    let _ = tracing_subscriber::registry().with(stderr).with(file_layer).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(file_layer)
+        .try_init();
     Ok(())
 }
 
@@ -42,5 +56,7 @@ pub fn color_allowed() -> bool {
     if std::env::var_os("FORCE_COLOR").is_some() {
         return true;
     }
-    std::env::var_os("NO_COLOR").is_none() && std::env::var_os("CI").is_none() && std::io::stderr().is_terminal()
+    std::env::var_os("NO_COLOR").is_none()
+        && std::env::var_os("CI").is_none()
+        && std::io::stderr().is_terminal()
 }

@@ -54,8 +54,14 @@ impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
-            Target::Container { name, healthy: true } => write!(f, "container:{name}:healthy"),
-            Target::Container { name, healthy: false } => write!(f, "container:{name}:running"),
+            Target::Container {
+                name,
+                healthy: true,
+            } => write!(f, "container:{name}:healthy"),
+            Target::Container {
+                name,
+                healthy: false,
+            } => write!(f, "container:{name}:running"),
         }
     }
 }
@@ -109,17 +115,33 @@ mod tests {
     fn parses_targets() {
         assert_eq!(
             Target::parse("tcp:127.0.0.1:5432").unwrap(),
-            Target::Tcp { host: "127.0.0.1".into(), port: 5432 }
+            Target::Tcp {
+                host: "127.0.0.1".into(),
+                port: 5432
+            }
         );
         assert_eq!(
             Target::parse("container:warehouse:healthy").unwrap(),
-            Target::Container { name: "warehouse".into(), healthy: true }
+            Target::Container {
+                name: "warehouse".into(),
+                healthy: true
+            }
         );
         assert_eq!(
             Target::parse("container:warehouse").unwrap(),
-            Target::Container { name: "warehouse".into(), healthy: false }
+            Target::Container {
+                name: "warehouse".into(),
+                healthy: false
+            }
         );
-        for bad in ["tcp:host", "tcp::80", "udp:x:1", "container:", "container:x:dead", "nothing"] {
+        for bad in [
+            "tcp:host",
+            "tcp::80",
+            "udp:x:1",
+            "container:",
+            "container:x:dead",
+            "nothing",
+        ] {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }
     }
@@ -128,10 +150,15 @@ mod tests {
     async fn tcp_wait_sees_a_listener_and_times_out_without_one() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let up = [Target::Tcp { host: "127.0.0.1".into(), port }];
+        let up = [Target::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        }];
         assert!(wait_all(&up, None, Duration::from_secs(2)).await.is_ok());
         drop(listener);
-        let err = wait_all(&up, None, Duration::from_millis(300)).await.unwrap_err();
+        let err = wait_all(&up, None, Duration::from_millis(300))
+            .await
+            .unwrap_err();
         assert!(err.contains(&format!("tcp:127.0.0.1:{port}")), "{err}");
     }
 }

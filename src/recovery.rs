@@ -23,7 +23,13 @@ pub struct RecoveryLog {
 
 impl RecoveryLog {
     /// Records an action taken now.
-    pub fn record(&mut self, action_type: &str, config: serde_json::Value, execution_time_ms: u64, success: bool) {
+    pub fn record(
+        &mut self,
+        action_type: &str,
+        config: serde_json::Value,
+        execution_time_ms: u64,
+        success: bool,
+    ) {
         self.actions.push(RecoveryAction {
             action_type: action_type.to_string(),
             config,

@@ -1,4 +1,4 @@
 //! One integration test binary over the real `auto-etl` executable.
 
-mod support;
 mod suite;
+mod support;

@@ -26,20 +26,36 @@ fn hit(class: FailureClass, line: u64) -> Match {
 fn each_class_changes_the_plan_as_the_table_says() {
     use FailureClass::*;
     let cases: Vec<(FailureClass, &str)> = vec![
-        (ConnectionRefused, "service wait 10s -> 20s (connection_refused)"),
+        (
+            ConnectionRefused,
+            "service wait 10s -> 20s (connection_refused)",
+        ),
         (DnsFailure, "service wait 10s -> 20s (dns_failure)"),
         (PortInUse, "cleanup standard -> deep (port_in_use)"),
         (AlreadyExists, "cleanup standard -> deep (already_exists)"),
-        (DuplicateConnector, "cleanup standard -> deep (duplicate_connector)"),
-        (NoSuchTable, "recreate schema on: AUTO_ETL_RECREATE_SCHEMA=1 (no_such_table)"),
+        (
+            DuplicateConnector,
+            "cleanup standard -> deep (duplicate_connector)",
+        ),
+        (
+            NoSuchTable,
+            "recreate schema on: AUTO_ETL_RECREATE_SCHEMA=1 (no_such_table)",
+        ),
         (DiskFull, "cleanup standard -> deep (disk_full)"),
-        (OutOfMemory, "out_of_memory recorded for review (out_of_memory)"),
+        (
+            OutOfMemory,
+            "out_of_memory recorded for review (out_of_memory)",
+        ),
         (Timeout, "step extract timeout 1m -> 1m30s (timeout)"),
         (FileNotFound, "file_not_found recorded for review (line 7)"),
     ];
     for (class, expected) in cases {
         let matches = [hit(class.clone(), 7)];
-        let facts = Facts { matches: &matches, failed: vec![0], ..Facts::default() };
+        let facts = Facts {
+            matches: &matches,
+            failed: vec![0],
+            ..Facts::default()
+        };
         let d = decide(&plan(), &facts, &[]);
         assert_eq!(d.adjustments, [expected], "{class}");
         assert_eq!(d.next.iteration, 2);
@@ -53,7 +69,14 @@ fn plan_values_follow_the_adjustments() {
         hit(FailureClass::AlreadyExists, 2),
         hit(FailureClass::NoSuchTable, 3),
     ];
-    let d = decide(&plan(), &Facts { matches: &matches, ..Facts::default() }, &[]);
+    let d = decide(
+        &plan(),
+        &Facts {
+            matches: &matches,
+            ..Facts::default()
+        },
+        &[],
+    );
     assert_eq!(d.next.service_wait, Duration::from_secs(20));
     assert_eq!(d.next.cleanup_level, CleanupLevel::Deep);
     assert!(d.next.recreate_schema);
@@ -70,8 +93,14 @@ fn a_short_service_wait_grows_by_at_least_five_seconds_and_is_capped() {
     let mut p = plan();
     p.service_wait = Duration::from_secs(1);
     let matches = [hit(FailureClass::ConnectionRefused, 1)];
-    let facts = Facts { matches: &matches, ..Facts::default() };
-    assert_eq!(decide(&p, &facts, &[]).next.service_wait, Duration::from_secs(6));
+    let facts = Facts {
+        matches: &matches,
+        ..Facts::default()
+    };
+    assert_eq!(
+        decide(&p, &facts, &[]).next.service_wait,
+        Duration::from_secs(6)
+    );
     p.service_wait = MAX_SERVICE_WAIT;
     let d = decide(&p, &facts, &[]);
     assert_eq!(d.next.service_wait, MAX_SERVICE_WAIT);
@@ -81,14 +110,22 @@ fn a_short_service_wait_grows_by_at_least_five_seconds_and_is_capped() {
 #[test]
 fn a_timed_out_step_gets_one_and_a_half_times_up_to_four_times_its_base() {
     let mut p = plan();
-    let facts = Facts { timed_out: vec![1], failed: vec![1], ..Facts::default() };
+    let facts = Facts {
+        timed_out: vec![1],
+        failed: vec![1],
+        ..Facts::default()
+    };
     let mut seen = Vec::new();
     for _ in 0..6 {
         p = decide(&p, &facts, &[]).next;
         seen.push(p.step_timeouts[1].as_secs());
     }
     assert_eq!(seen, [900, 1350, 2025, 2400, 2400, 2400]);
-    assert_eq!(p.step_timeouts[0], Duration::from_secs(60), "other steps untouched");
+    assert_eq!(
+        p.step_timeouts[0],
+        Duration::from_secs(60),
+        "other steps untouched"
+    );
 }
 
 #[test]
@@ -96,7 +133,10 @@ fn cleanup_escalates_one_level_at_a_time_and_stays_deep() {
     let mut p = plan();
     p.cleanup_level = CleanupLevel::Light;
     let matches = [hit(FailureClass::PortInUse, 1)];
-    let facts = Facts { matches: &matches, ..Facts::default() };
+    let facts = Facts {
+        matches: &matches,
+        ..Facts::default()
+    };
     p = decide(&p, &facts, &[]).next;
     assert_eq!(p.cleanup_level, CleanupLevel::Standard);
     p = decide(&p, &facts, &[]).next;
@@ -110,13 +150,37 @@ fn non_retryable_classes_stop_at_once() {
     use FailureClass::*;
     for class in [SyntaxError, ImageNotFound, AuthFailed] {
         let matches = [hit(ConnectionRefused, 1), hit(class.clone(), 9)];
-        let d = decide(&plan(), &Facts { matches: &matches, ..Facts::default() }, &[]);
+        let d = decide(
+            &plan(),
+            &Facts {
+                matches: &matches,
+                ..Facts::default()
+            },
+            &[],
+        );
         let stop = d.stop.expect("must stop");
-        assert!(stop.starts_with(class.as_str()) && stop.contains("line 9"), "{stop}");
+        assert!(
+            stop.starts_with(class.as_str()) && stop.contains("line 9"),
+            "{stop}"
+        );
     }
-    for class in [ConnectionRefused, Timeout, AlreadyExists, NoSuchTable, DiskFull, OutOfMemory] {
+    for class in [
+        ConnectionRefused,
+        Timeout,
+        AlreadyExists,
+        NoSuchTable,
+        DiskFull,
+        OutOfMemory,
+    ] {
         let matches = [hit(class.clone(), 1)];
-        let d = decide(&plan(), &Facts { matches: &matches, ..Facts::default() }, &[vec![class.clone()]]);
+        let d = decide(
+            &plan(),
+            &Facts {
+                matches: &matches,
+                ..Facts::default()
+            },
+            &[vec![class.clone()]],
+        );
         assert_eq!(d.stop, None, "{class}");
     }
 }
@@ -126,10 +190,18 @@ fn file_and_permission_problems_stop_on_the_second_in_a_row() {
     use FailureClass::*;
     for class in [FileNotFound, PermissionDenied] {
         let matches = [hit(class.clone(), 1)];
-        let facts = Facts { matches: &matches, ..Facts::default() };
+        let facts = Facts {
+            matches: &matches,
+            ..Facts::default()
+        };
         assert_eq!(decide(&plan(), &facts, &[]).stop, None);
-        assert_eq!(decide(&plan(), &facts, &[vec![class.clone()], vec![]]).stop, None);
-        let stop = decide(&plan(), &facts, &[vec![], vec![class.clone()]]).stop.unwrap();
+        assert_eq!(
+            decide(&plan(), &facts, &[vec![class.clone()], vec![]]).stop,
+            None
+        );
+        let stop = decide(&plan(), &facts, &[vec![], vec![class.clone()]])
+            .stop
+            .unwrap();
         assert!(stop.contains("2 iterations in a row"), "{stop}");
     }
 }
@@ -138,19 +210,46 @@ fn file_and_permission_problems_stop_on_the_second_in_a_row() {
 fn a_user_rule_can_make_a_class_retryable_or_not() {
     let mut m = hit(FailureClass::Custom("kafka_rebalance".into()), 4);
     m.retryable = false;
-    let d = decide(&plan(), &Facts { matches: std::slice::from_ref(&m), ..Facts::default() }, &[]);
-    assert!(d.stop.unwrap().starts_with("kafka_rebalance is not retryable"));
+    let d = decide(
+        &plan(),
+        &Facts {
+            matches: std::slice::from_ref(&m),
+            ..Facts::default()
+        },
+        &[],
+    );
+    assert!(d
+        .stop
+        .unwrap()
+        .starts_with("kafka_rebalance is not retryable"));
     let mut m = hit(FailureClass::SyntaxError, 4);
     m.retryable = true;
-    let d = decide(&plan(), &Facts { matches: &[m], ..Facts::default() }, &[]);
+    let d = decide(
+        &plan(),
+        &Facts {
+            matches: &[m],
+            ..Facts::default()
+        },
+        &[],
+    );
     assert_eq!(d.stop, None);
 }
 
 #[test]
 fn a_critical_disk_forces_a_deep_cleanup() {
-    let d = decide(&plan(), &Facts { disk_critical: true, ..Facts::default() }, &[]);
+    let d = decide(
+        &plan(),
+        &Facts {
+            disk_critical: true,
+            ..Facts::default()
+        },
+        &[],
+    );
     assert_eq!(d.next.cleanup_level, CleanupLevel::Deep);
-    assert_eq!(d.adjustments, ["cleanup standard -> deep (critical disk alert)"]);
+    assert_eq!(
+        d.adjustments,
+        ["cleanup standard -> deep (critical disk alert)"]
+    );
 }
 
 #[test]

@@ -55,13 +55,24 @@ impl CheckpointRecord {
 
 /// Takes a checkpoint of `root`'s working tree. Blocking: call it off the
 /// async workers. Never fails the run: problems become `skipped_reason`.
-pub fn checkpoint(root: &Path, git: &GitConfig, report_dir: &Path, ctx: &CheckpointContext) -> CheckpointRecord {
+pub fn checkpoint(
+    root: &Path,
+    git: &GitConfig,
+    report_dir: &Path,
+    ctx: &CheckpointContext,
+) -> CheckpointRecord {
     let _ = (root, report_dir, ctx);
     CheckpointRecord::skipped(git.mode, "git checkpoints are not built yet")
 }
 
 /// Records an iteration's outcome against its checkpoint (e.g. last-green).
-pub fn mark_outcome(root: &Path, record: &CheckpointRecord, run_id: &str, iteration: u32, success: bool) -> Option<String> {
+pub fn mark_outcome(
+    root: &Path,
+    record: &CheckpointRecord,
+    run_id: &str,
+    iteration: u32,
+    success: bool,
+) -> Option<String> {
     let _ = (root, record, run_id, iteration, success);
     None
 }

@@ -19,9 +19,21 @@ pub fn rules() -> Vec<Rule> {
     use FailureClass::*;
     vec![
         rule("generic-timeout", Timeout, r"(?i)\btimed? ?out\b"),
-        rule("generic-connection-refused", ConnectionRefused, r"(?i)connection refused"),
-        rule("generic-already-exists", AlreadyExists, r"(?i)already exists"),
+        rule(
+            "generic-connection-refused",
+            ConnectionRefused,
+            r"(?i)connection refused",
+        ),
+        rule(
+            "generic-already-exists",
+            AlreadyExists,
+            r"(?i)already exists",
+        ),
         rule("generic-syntax-error", SyntaxError, r"(?i)syntax error"),
-        rule("mysql-no-such-table", NoSuchTable, r"ERROR 1146 .*doesn't exist"),
+        rule(
+            "mysql-no-such-table",
+            NoSuchTable,
+            r"ERROR 1146 .*doesn't exist",
+        ),
     ]
 }

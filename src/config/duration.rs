@@ -45,7 +45,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 
 fn from_secs(secs: f64, text: &str) -> Result<Duration, String> {
     // A week is far beyond any sane step; larger values are typos.
-    if !secs.is_finite() || secs < 0.0 || secs > 7.0 * 86400.0 {
+    if !secs.is_finite() || !(0.0..=7.0 * 86400.0).contains(&secs) {
         return Err(format!("`{text}` is out of range (0 to 7d)"));
     }
     Ok(Duration::from_secs_f64(secs))

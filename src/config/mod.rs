@@ -207,7 +207,14 @@ pub fn load(args: &RunArgs, outside: &Outside) -> Result<Config, ConfigError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| outside.cwd.clone());
-    resolve(&text, &path.display().to_string(), root, Some(path.clone()), args, outside)
+    resolve(
+        &text,
+        &path.display().to_string(),
+        root,
+        Some(path.clone()),
+        args,
+        outside,
+    )
 }
 
 /// Parses a rules-only file (`classify --rules`): `[[rules]]` tables.
@@ -224,7 +231,13 @@ pub fn load_rules_file(path: &Path) -> Result<RuleSet, ConfigError> {
     })?;
     let origin = path.display().to_string();
     let parsed: RulesOnly = toml::from_str(&text).map_err(|e| toml_error(&origin, &text, &e))?;
-    build_rules(&parsed.rules, &Ctx { origin: &origin, text: &text })
+    build_rules(
+        &parsed.rules,
+        &Ctx {
+            origin: &origin,
+            text: &text,
+        },
+    )
 }
 
 struct Ctx<'a> {
@@ -246,7 +259,11 @@ impl Ctx<'_> {
         duration::parse(v.get_ref()).map_err(|m| self.err(v, key, m))
     }
 
-    fn opt_duration(&self, v: &Option<Spanned<String>>, key: &str) -> Result<Option<Duration>, ConfigError> {
+    fn opt_duration(
+        &self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+    ) -> Result<Option<Duration>, ConfigError> {
         v.as_ref().map(|v| self.duration(v, key)).transpose()
     }
 }
@@ -349,11 +366,19 @@ pub fn resolve(
 
 const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(600);
 
-fn build_steps(f: &FileConfig, cx: &Ctx, flag_timeout: Option<Duration>) -> Result<Vec<Step>, ConfigError> {
+fn build_steps(
+    f: &FileConfig,
+    cx: &Ctx,
+    flag_timeout: Option<Duration>,
+) -> Result<Vec<Step>, ConfigError> {
     let mut steps = Vec::new();
     if let Some(o) = &f.orchestrator {
         if !f.steps.is_empty() {
-            return Err(cx.err(&o.command, "orchestrator", "use either [orchestrator] or [[steps]], not both"));
+            return Err(cx.err(
+                &o.command,
+                "orchestrator",
+                "use either [orchestrator] or [[steps]], not both",
+            ));
         }
         if o.command.get_ref().trim().is_empty() {
             return Err(cx.err(&o.command, "orchestrator.command", "the command is empty"));
@@ -379,7 +404,11 @@ fn build_steps(f: &FileConfig, cx: &Ctx, flag_timeout: Option<Duration>) -> Resu
             return Err(cx.err(&s.name, &key("name"), "the name is empty"));
         }
         if steps.iter().any(|p: &Step| p.name == name) {
-            return Err(cx.err(&s.name, &key("name"), format!("step `{name}` is defined twice")));
+            return Err(cx.err(
+                &s.name,
+                &key("name"),
+                format!("step `{name}` is defined twice"),
+            ));
         }
         if s.run.get_ref().trim().is_empty() {
             return Err(cx.err(&s.run, &key("run"), "the command is empty"));
@@ -392,9 +421,13 @@ fn build_steps(f: &FileConfig, cx: &Ctx, flag_timeout: Option<Duration>) -> Resu
                 "decision" => StepKind::Decision,
                 "verification" => StepKind::Verification,
                 other => {
-                    return Err(cx.err(k, &key("kind"), format!(
-                        "`{other}` is not one of validation, action, decision, verification"
-                    )))
+                    return Err(cx.err(
+                        k,
+                        &key("kind"),
+                        format!(
+                            "`{other}` is not one of validation, action, decision, verification"
+                        ),
+                    ))
                 }
             },
         };
@@ -404,7 +437,13 @@ fn build_steps(f: &FileConfig, cx: &Ctx, flag_timeout: Option<Duration>) -> Resu
                 "low" => Complexity::Low,
                 "medium" => Complexity::Medium,
                 "high" => Complexity::High,
-                other => return Err(cx.err(c, &key("complexity"), format!("`{other}` is not one of low, medium, high"))),
+                other => {
+                    return Err(cx.err(
+                        c,
+                        &key("complexity"),
+                        format!("`{other}` is not one of low, medium, high"),
+                    ))
+                }
             },
         };
         steps.push(Step {
@@ -426,7 +465,8 @@ fn build_steps(f: &FileConfig, cx: &Ctx, flag_timeout: Option<Duration>) -> Resu
             path: cx.origin.to_string(),
             line: 1,
             key: "orchestrator".into(),
-            message: "nothing to run: add [orchestrator] command = \"...\" or [[steps]] tables".into(),
+            message: "nothing to run: add [orchestrator] command = \"...\" or [[steps]] tables"
+                .into(),
         });
     }
     if steps.iter().any(|s| s.timeout.is_zero()) {
@@ -439,7 +479,11 @@ fn build_steps(f: &FileConfig, cx: &Ctx, flag_timeout: Option<Duration>) -> Resu
     Ok(steps)
 }
 
-fn wait_targets(items: &[Spanned<String>], cx: &Ctx, key: &str) -> Result<Vec<String>, ConfigError> {
+fn wait_targets(
+    items: &[Spanned<String>],
+    cx: &Ctx,
+    key: &str,
+) -> Result<Vec<String>, ConfigError> {
     items
         .iter()
         .map(|t| {
@@ -458,14 +502,16 @@ fn build_cycle(f: &FileConfig, cx: &Ctx, args: &RunArgs) -> Result<CycleConfig, 
     };
     if !(1..=1000).contains(&max_iterations) {
         let message = format!("{max_iterations} is out of range (1 to 1000)");
-        return Err(match (&args.cycle.max_iterations, &f.cycle.max_iterations) {
-            (None, Some(v)) => cx.err(v, "cycle.max_iterations", message),
-            _ => ConfigError::Flag {
-                origin: "command line or environment".into(),
-                key: "--max-iterations".into(),
-                message,
+        return Err(
+            match (&args.cycle.max_iterations, &f.cycle.max_iterations) {
+                (None, Some(v)) => cx.err(v, "cycle.max_iterations", message),
+                _ => ConfigError::Flag {
+                    origin: "command line or environment".into(),
+                    key: "--max-iterations".into(),
+                    message,
+                },
             },
-        });
+        );
     }
     let max_elapsed = match flag_duration(&args.cycle.max_elapsed, "--max-elapsed")? {
         Some(d) => Some(d),
@@ -491,7 +537,11 @@ fn build_cycle(f: &FileConfig, cx: &Ctx, args: &RunArgs) -> Result<CycleConfig, 
     if let Some(m) = &b.multiplier {
         let v = *m.get_ref();
         if !(1.0..=10.0).contains(&v) {
-            return Err(cx.err(m, "cycle.backoff.multiplier", format!("{v} is out of range (1.0 to 10.0)")));
+            return Err(cx.err(
+                m,
+                "cycle.backoff.multiplier",
+                format!("{v} is out of range (1.0 to 10.0)"),
+            ));
         }
         backoff.multiplier = v;
     }
@@ -500,7 +550,13 @@ fn build_cycle(f: &FileConfig, cx: &Ctx, args: &RunArgs) -> Result<CycleConfig, 
             "none" => Jitter::None,
             "full" => Jitter::Full,
             "equal" => Jitter::Equal,
-            other => return Err(cx.err(j, "cycle.backoff.jitter", format!("`{other}` is not one of none, full, equal"))),
+            other => {
+                return Err(cx.err(
+                    j,
+                    "cycle.backoff.jitter",
+                    format!("`{other}` is not one of none, full, equal"),
+                ))
+            }
         };
     }
     Ok(CycleConfig {
@@ -516,7 +572,8 @@ fn build_verify(f: &FileConfig, cx: &Ctx) -> Result<(VerifyConfig, Markers), Con
     let v = &f.verify;
     for g in &v.expected_files {
         inside_repo(g, cx, "verify.expected_files")?;
-        glob::Pattern::new(g.get_ref()).map_err(|e| cx.err(g, "verify.expected_files", e.to_string()))?;
+        glob::Pattern::new(g.get_ref())
+            .map_err(|e| cx.err(g, "verify.expected_files", e.to_string()))?;
     }
     let markers = Markers {
         success: v
@@ -529,7 +586,11 @@ fn build_verify(f: &FileConfig, cx: &Ctx) -> Result<(VerifyConfig, Markers), Con
             .unwrap_or_else(|| vec!["❌".into(), "FAILED".into(), "ERROR".into()]),
     };
     let verify = VerifyConfig {
-        expected_files: v.expected_files.iter().map(|g| g.get_ref().clone()).collect(),
+        expected_files: v
+            .expected_files
+            .iter()
+            .map(|g| g.get_ref().clone())
+            .collect(),
         validator: v
             .validator
             .as_ref()
@@ -542,7 +603,12 @@ fn build_verify(f: &FileConfig, cx: &Ctx) -> Result<(VerifyConfig, Markers), Con
     Ok((verify, markers))
 }
 
-fn build_git(f: &FileConfig, cx: &Ctx, args: &RunArgs, outside: &Outside) -> Result<GitConfig, ConfigError> {
+fn build_git(
+    f: &FileConfig,
+    cx: &Ctx,
+    args: &RunArgs,
+    outside: &Outside,
+) -> Result<GitConfig, ConfigError> {
     let mode = if args.phases.no_commit {
         CheckpointMode::Off
     } else if let Some(m) = args.phases.checkpoint {
@@ -558,7 +624,13 @@ fn build_git(f: &FileConfig, cx: &Ctx, args: &RunArgs, outside: &Outside) -> Res
                 "ref" => CheckpointMode::Ref,
                 "branch" => CheckpointMode::Branch,
                 "off" => CheckpointMode::Off,
-                other => return Err(cx.err(m, "git.checkpoint", format!("`{other}` is not one of ref, branch, off"))),
+                other => {
+                    return Err(cx.err(
+                        m,
+                        "git.checkpoint",
+                        format!("`{other}` is not one of ref, branch, off"),
+                    ))
+                }
             },
         }
     };
@@ -566,7 +638,12 @@ fn build_git(f: &FileConfig, cx: &Ctx, args: &RunArgs, outside: &Outside) -> Res
     // In CI a push needs the flag itself: a config or environment left over
     // from a laptop must never publish from a build machine.
     let (push, push_refused) = if outside.ci && asked && !args.phases.push {
-        (false, Some("push refused: CI is set and --push was not given on the command line".to_string()))
+        (
+            false,
+            Some(
+                "push refused: CI is set and --push was not given on the command line".to_string(),
+            ),
+        )
     } else {
         (asked, None)
     };
@@ -588,7 +665,9 @@ fn build_git(f: &FileConfig, cx: &Ctx, args: &RunArgs, outside: &Outside) -> Res
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let n: u64 = t[..split].parse().map_err(|_| format!("`{text}` is not a size (e.g. 50MB)"))?;
+    let n: u64 = t[..split]
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. 50MB)"))?;
     let mult = match t[split..].trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -596,10 +675,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "g" | "gb" | "gib" => 1 << 30,
         other => return Err(format!("`{text}` has an unknown unit `{other}`")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("`{text}` is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{text}` is too large"))
 }
 
-fn build_docker(f: &FileConfig, cx: &Ctx, args: &RunArgs, root: &Path) -> Result<DockerConfig, ConfigError> {
+fn build_docker(
+    f: &FileConfig,
+    cx: &Ctx,
+    args: &RunArgs,
+    root: &Path,
+) -> Result<DockerConfig, ConfigError> {
     let project = args
         .phases
         .project
@@ -616,8 +701,13 @@ fn build_docker(f: &FileConfig, cx: &Ctx, args: &RunArgs, root: &Path) -> Result
         Some(l) => level_from_arg(l),
         None => match f.docker.level.as_ref() {
             None => CleanupLevel::Standard,
-            Some(l) => CleanupLevel::parse(l.get_ref())
-                .ok_or_else(|| cx.err(l, "docker.level", format!("`{}` is not one of light, standard, deep", l.get_ref())))?,
+            Some(l) => CleanupLevel::parse(l.get_ref()).ok_or_else(|| {
+                cx.err(
+                    l,
+                    "docker.level",
+                    format!("`{}` is not one of light, standard, deep", l.get_ref()),
+                )
+            })?,
         },
     };
     Ok(DockerConfig {
@@ -670,11 +760,18 @@ pub fn compose_project_name(dir: &Path) -> String {
 fn inside_repo(p: &Spanned<String>, cx: &Ctx, key: &str) -> Result<String, ConfigError> {
     let path = Path::new(p.get_ref());
     let escapes = path.is_absolute()
-        || path
-            .components()
-            .any(|c| matches!(c, Component::ParentDir | Component::RootDir | Component::Prefix(_)));
+        || path.components().any(|c| {
+            matches!(
+                c,
+                Component::ParentDir | Component::RootDir | Component::Prefix(_)
+            )
+        });
     if escapes || p.get_ref().trim().is_empty() {
-        return Err(cx.err(p, key, format!("`{}` is not a path inside the repository", p.get_ref())));
+        return Err(cx.err(
+            p,
+            key,
+            format!("`{}` is not a path inside the repository", p.get_ref()),
+        ));
     }
     Ok(p.get_ref().clone())
 }
@@ -697,7 +794,8 @@ fn build_rules(rules: &[RuleFile], cx: &Ctx) -> Result<RuleSet, ConfigError> {
             pattern: r.pattern.get_ref().clone(),
             source: RuleSource::Config,
         };
-        crate::classify::rules::compile(&rule).map_err(|e| cx.err(&r.pattern, &key("pattern"), e.to_string()))?;
+        crate::classify::rules::compile(&rule)
+            .map_err(|e| cx.err(&r.pattern, &key("pattern"), e.to_string()))?;
         out.push(rule);
     }
     RuleSet::with_user_rules(out).map_err(|e| ConfigError::Invalid {

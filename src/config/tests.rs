@@ -17,7 +17,14 @@ fn args(flags: &[&str]) -> RunArgs {
 }
 
 fn resolve_text(text: &str, flags: &[&str]) -> Result<Config, ConfigError> {
-    resolve(text, "auto-etl.toml", PathBuf::from("/work/pipeline"), None, &args(flags), &outside())
+    resolve(
+        text,
+        "auto-etl.toml",
+        PathBuf::from("/work/pipeline"),
+        None,
+        &args(flags),
+        &outside(),
+    )
 }
 
 const MINIMAL: &str = "[orchestrator]\ncommand = \"python3 tools/run.py\"\n";
@@ -48,7 +55,18 @@ fn a_flag_beats_the_file_and_the_file_beats_the_default() {
     let cfg = resolve_text(&text, &[]).unwrap();
     assert_eq!(cfg.cycle.max_iterations, 7);
     assert_eq!(cfg.cycle.service_wait, Duration::from_secs(20));
-    let cfg = resolve_text(&text, &["--max-iterations", "10", "--service-wait", "1m", "--timeout", "90s"]).unwrap();
+    let cfg = resolve_text(
+        &text,
+        &[
+            "--max-iterations",
+            "10",
+            "--service-wait",
+            "1m",
+            "--timeout",
+            "90s",
+        ],
+    )
+    .unwrap();
     assert_eq!(cfg.cycle.max_iterations, 10);
     assert_eq!(cfg.cycle.service_wait, Duration::from_secs(60));
     assert_eq!(cfg.steps[0].timeout, Duration::from_secs(90));
@@ -80,32 +98,66 @@ fn errors_name_the_file_line_and_key() {
     ];
     for (text, expected) in cases {
         let err = error_text(text);
-        assert!(err.starts_with(expected), "for {text:?}\n got: {err}\nwant: {expected}");
+        assert!(
+            err.starts_with(expected),
+            "for {text:?}\n got: {err}\nwant: {expected}"
+        );
     }
 }
 
 #[test]
 fn absurd_flag_values_are_usage_errors() {
-    let err = resolve_text(MINIMAL, &["--max-iterations", "100000"]).unwrap_err().to_string();
-    assert!(err.contains("--max-iterations") && err.contains("out of range"), "{err}");
-    let err = resolve_text(MINIMAL, &["--timeout", "forever"]).unwrap_err().to_string();
+    let err = resolve_text(MINIMAL, &["--max-iterations", "100000"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--max-iterations") && err.contains("out of range"),
+        "{err}"
+    );
+    let err = resolve_text(MINIMAL, &["--timeout", "forever"])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--timeout"), "{err}");
-    let err = resolve_text(MINIMAL, &["--timeout", "0s"]).unwrap_err().to_string();
+    let err = resolve_text(MINIMAL, &["--timeout", "0s"])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("above zero"), "{err}");
 }
 
 #[test]
 fn push_in_ci_needs_the_flag_itself() {
     let text = format!("{MINIMAL}[git]\npush = true\n");
-    let ci = Outside { ci: true, ..outside() };
+    let ci = Outside {
+        ci: true,
+        ..outside()
+    };
     let root = PathBuf::from("/work/pipeline");
     let cfg = resolve(&text, "f", root.clone(), None, &args(&[]), &ci).unwrap();
     assert!(!cfg.git.push);
     assert!(cfg.git.push_refused.unwrap().contains("--push"));
-    let env_ci = Outside { ci: true, env_push: true, ..outside() };
-    assert!(!resolve(MINIMAL, "f", root.clone(), None, &args(&[]), &env_ci).unwrap().git.push);
-    assert!(resolve(MINIMAL, "f", root.clone(), None, &args(&["--push"]), &ci).unwrap().git.push);
-    assert!(resolve(&text, "f", root, None, &args(&[]), &outside()).unwrap().git.push);
+    let env_ci = Outside {
+        ci: true,
+        env_push: true,
+        ..outside()
+    };
+    assert!(
+        !resolve(MINIMAL, "f", root.clone(), None, &args(&[]), &env_ci)
+            .unwrap()
+            .git
+            .push
+    );
+    assert!(
+        resolve(MINIMAL, "f", root.clone(), None, &args(&["--push"]), &ci)
+            .unwrap()
+            .git
+            .push
+    );
+    assert!(
+        resolve(&text, "f", root, None, &args(&[]), &outside())
+            .unwrap()
+            .git
+            .push
+    );
 }
 
 #[test]
@@ -123,7 +175,10 @@ wait_for = ["tcp:127.0.0.1:3306"]
 "#;
     let cfg = resolve_text(text, &[]).unwrap();
     let s = &cfg.steps[0];
-    assert_eq!((s.kind, s.complexity), (StepKind::Decision, Complexity::High));
+    assert_eq!(
+        (s.kind, s.complexity),
+        (StepKind::Decision, Complexity::High)
+    );
     assert!(s.external_dependencies && s.data_sensitive);
     assert_eq!(s.timeout, Duration::from_secs(120));
     assert_eq!(s.wait_for, ["tcp:127.0.0.1:3306"]);
@@ -142,13 +197,19 @@ fn user_rules_come_first_and_default_their_retryability_from_the_class() {
     assert_eq!(rules[0].id, "ch-unknown-table");
     assert!(rules[0].retryable);
     assert!(!rules[1].retryable);
-    assert_eq!(rules[2].class, FailureClass::Custom("kafka_rebalance".into()));
+    assert_eq!(
+        rules[2].class,
+        FailureClass::Custom("kafka_rebalance".into())
+    );
     assert!(!rules[2].retryable);
 }
 
 #[test]
 fn compose_names_follow_docker_compose() {
-    assert_eq!(compose_project_name(Path::new("/x/My.Pipeline_1")), "mypipeline_1");
+    assert_eq!(
+        compose_project_name(Path::new("/x/My.Pipeline_1")),
+        "mypipeline_1"
+    );
     assert_eq!(compose_project_name(Path::new("/x/__etl")), "etl");
     assert_eq!(compose_project_name(Path::new("/")), "default");
 }

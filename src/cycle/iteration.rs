@@ -27,15 +27,19 @@ pub struct IterationResult {
 
 impl Session {
     /// Runs iteration `plan.iteration`.
-    pub(super) async fn iteration(&mut self, plan: &Plan, previous: Option<PreviousIteration>) -> IterationResult {
+    pub(super) async fn iteration(
+        &mut self,
+        plan: &Plan,
+        previous: Option<PreviousIteration>,
+    ) -> IterationResult {
         let started = Instant::now();
         let checkpoint = self.checkpoint(plan, previous).await;
         let cleanup = self.cleanup(plan).await;
         let stamp = chrono::Local::now().format("%Y%m%d_%H%M%S");
-        let log_file = self
-            .cfg
-            .report_dir
-            .join(format!("orchestrator_iteration_{}_{stamp}.log", plan.iteration));
+        let log_file = self.cfg.report_dir.join(format!(
+            "orchestrator_iteration_{}_{stamp}.log",
+            plan.iteration
+        ));
         let scanner = Scanner::new(self.cfg.rules.clone(), self.cfg.markers.clone());
         let runner = IterationRunner::start(
             &self.cfg.root,
@@ -52,7 +56,12 @@ impl Session {
                 return self.broken_iteration(started, log_file, checkpoint, cleanup, message);
             }
         };
-        tracing::info!("iteration {}: running {} step(s), log {}", plan.iteration, self.cfg.steps.len(), log_file.display());
+        tracing::info!(
+            "iteration {}: running {} step(s), log {}",
+            plan.iteration,
+            self.cfg.steps.len(),
+            log_file.display()
+        );
         let steps = self.run_steps(&mut runner, plan).await;
         let all_ok = steps.iter().all(|s| s.status == StepStatus::Success);
         let expected = self.expected_files();
@@ -62,7 +71,10 @@ impl Session {
         };
         let output = runner.finish().await;
         if output.orphans_killed > 0 {
-            tracing::info!("killed {} process(es) left behind by the steps", output.orphans_killed);
+            tracing::info!(
+                "killed {} process(es) left behind by the steps",
+                output.orphans_killed
+            );
         }
         let agent_errors: Vec<String> = output.io_error.into_iter().collect();
         let interrupted = self.cancel.borrow().is_some();
@@ -117,7 +129,11 @@ impl Session {
         }
     }
 
-    async fn checkpoint(&mut self, plan: &Plan, previous: Option<PreviousIteration>) -> CheckpointRecord {
+    async fn checkpoint(
+        &mut self,
+        plan: &Plan,
+        previous: Option<PreviousIteration>,
+    ) -> CheckpointRecord {
         let git = self.cfg.git.clone();
         if git.mode == CheckpointMode::Off {
             return CheckpointRecord::skipped(git.mode, "checkpoints are off");
@@ -128,12 +144,18 @@ impl Session {
             previous,
         };
         let (root, report_dir) = (self.cfg.root.clone(), self.cfg.report_dir.clone());
-        let record = tokio::task::spawn_blocking(move || checkpoint::checkpoint(&root, &git, &report_dir, &ctx))
-            .await
-            .unwrap_or_else(|e| CheckpointRecord::skipped(self.cfg.git.mode, format!("checkpoint task failed: {e}")));
+        let record = tokio::task::spawn_blocking(move || {
+            checkpoint::checkpoint(&root, &git, &report_dir, &ctx)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            CheckpointRecord::skipped(self.cfg.git.mode, format!("checkpoint task failed: {e}"))
+        });
         match (&record.commit, &record.skipped_reason) {
             (Some(c), _) => tracing::info!("iteration {}: checkpoint {c}", plan.iteration),
-            (None, Some(why)) => tracing::warn!("iteration {}: checkpoint skipped: {why}", plan.iteration),
+            (None, Some(why)) => {
+                tracing::warn!("iteration {}: checkpoint skipped: {why}", plan.iteration)
+            }
             _ => {}
         }
         record
@@ -152,7 +174,12 @@ impl Session {
         }
         if level.removes_files() {
             let protect = [self.cfg.report_dir.clone(), self.cfg.root.join(".git")];
-            let files = crate::cleanup::remove_generated(&self.cfg.root, &self.cfg.cleanup_paths, &protect, false);
+            let files = crate::cleanup::remove_generated(
+                &self.cfg.root,
+                &self.cfg.cleanup_paths,
+                &protect,
+                false,
+            );
             record.files = files.removed.len() as u32;
             record.warnings.extend(files.warnings);
         }
@@ -185,7 +212,11 @@ impl Session {
     }
 
     /// The Docker half of cleanup; `Err` is the reason it was skipped.
-    async fn docker_cleanup(&mut self, level: crate::cleanup::CleanupLevel, opts: CleanupOptions) -> Result<crate::docker::DockerCleanup, String> {
+    async fn docker_cleanup(
+        &mut self,
+        level: crate::cleanup::CleanupLevel,
+        opts: CleanupOptions,
+    ) -> Result<crate::docker::DockerCleanup, String> {
         let cleaner = self.docker().await.map_err(|e| e.to_string())?;
         let result = cleaner.cleanup(level, opts).await;
         if let Err(DockerError::Unreachable(_)) = &result {
@@ -199,7 +230,9 @@ impl Session {
         let mut outcomes = Vec::with_capacity(total);
         let steps = self.cfg.steps.clone();
         for (index, step) in steps.iter().enumerate() {
-            let failed_before = outcomes.iter().any(|o: &StepOutcome| o.status != StepStatus::Success);
+            let failed_before = outcomes
+                .iter()
+                .any(|o: &StepOutcome| o.status != StepStatus::Success);
             if failed_before {
                 outcomes.push(StepOutcome {
                     name: step.name.clone(),
@@ -211,7 +244,10 @@ impl Session {
                 });
                 continue;
             }
-            let waited = match self.wait_ready(runner, index, &step.wait_for, plan.service_wait).await {
+            let waited = match self
+                .wait_ready(runner, index, &step.wait_for, plan.service_wait)
+                .await
+            {
                 Ok(w) => w,
                 Err(outcome) => {
                     outcomes.push(outcome.named(&step.name));
@@ -219,7 +255,12 @@ impl Session {
                 }
             };
             let env = plan.env(index);
-            tracing::info!("iteration {}: step {}/{total} {}", plan.iteration, index + 1, step.name);
+            tracing::info!(
+                "iteration {}: step {}/{total} {}",
+                plan.iteration,
+                index + 1,
+                step.name
+            );
             let mut outcome = runner
                 .run(StepRun {
                     index,
@@ -236,7 +277,10 @@ impl Session {
                 plan.iteration,
                 step.name,
                 outcome.status.as_str(),
-                outcome.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                outcome
+                    .exit_code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 outcome.duration.as_secs_f64()
             );
             outcomes.push(outcome);
@@ -246,19 +290,35 @@ impl Session {
 
     /// Waits for a step's readiness targets; a target that never comes up is
     /// written to the log in words the classifier reads as connection_refused.
-    async fn wait_ready(&mut self, runner: &IterationRunner, index: usize, targets: &[String], budget: Duration) -> Result<Duration, StepOutcome> {
+    async fn wait_ready(
+        &mut self,
+        runner: &IterationRunner,
+        index: usize,
+        targets: &[String],
+        budget: Duration,
+    ) -> Result<Duration, StepOutcome> {
         if targets.is_empty() {
             return Ok(Duration::ZERO);
         }
-        let parsed: Vec<Target> = targets.iter().filter_map(|t| Target::parse(t).ok()).collect();
+        let parsed: Vec<Target> = targets
+            .iter()
+            .filter_map(|t| Target::parse(t).ok())
+            .collect();
         let needs_docker = parsed.iter().any(|t| matches!(t, Target::Container { .. }));
-        let docker = if needs_docker { self.docker().await.ok() } else { None };
+        let docker = if needs_docker {
+            self.docker().await.ok()
+        } else {
+            None
+        };
         let started = Instant::now();
         match readiness::wait_all(&parsed, docker, budget).await {
             Ok(waited) => Ok(waited),
             Err(why) => {
                 runner
-                    .note(index, &format!("auto-etl: service not ready: {why} (connection refused)"))
+                    .note(
+                        index,
+                        &format!("auto-etl: service not ready: {why} (connection refused)"),
+                    )
                     .await;
                 Err(StepOutcome {
                     name: String::new(),
@@ -272,7 +332,12 @@ impl Session {
         }
     }
 
-    async fn run_validator(&mut self, runner: &mut IterationRunner, cmd: &str, plan: &Plan) -> Validation {
+    async fn run_validator(
+        &mut self,
+        runner: &mut IterationRunner,
+        cmd: &str,
+        plan: &Plan,
+    ) -> Validation {
         let env = plan.env(0);
         let total = self.cfg.steps.len();
         let outcome = runner
@@ -310,7 +375,12 @@ impl Session {
                         paths
                             .flatten()
                             .filter(|p| p.is_file())
-                            .map(|p| p.strip_prefix(&self.cfg.root).unwrap_or(&p).display().to_string())
+                            .map(|p| {
+                                p.strip_prefix(&self.cfg.root)
+                                    .unwrap_or(&p)
+                                    .display()
+                                    .to_string()
+                            })
                             .collect()
                     })
                     .unwrap_or_default();

@@ -22,13 +22,19 @@ pub enum LockError {
     #[error("another run (pid {pid}) holds the lock for this project: {path}")]
     Held { pid: String, path: PathBuf },
     #[error("cannot open the lock file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Takes the lock in `dir`, writing our pid into it.
 pub fn acquire(dir: &Path) -> Result<RunLock, LockError> {
     let path = dir.join(LOCK_FILE);
-    let io = |source| LockError::Io { path: path.clone(), source };
+    let io = |source| LockError::Io {
+        path: path.clone(),
+        source,
+    };
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -43,7 +49,11 @@ pub fn acquire(dir: &Path) -> Result<RunLock, LockError> {
         let _ = file.read_to_string(&mut pid);
         let pid = pid.trim().to_string();
         return Err(LockError::Held {
-            pid: if pid.is_empty() { "unknown".into() } else { pid },
+            pid: if pid.is_empty() {
+                "unknown".into()
+            } else {
+                pid
+            },
             path,
         });
     }

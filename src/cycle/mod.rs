@@ -55,7 +55,10 @@ pub async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
 /// Runs the loop with a resolved configuration; returns the exit code.
 pub async fn run_with_config(cfg: Config) -> u8 {
     if let Err(e) = std::fs::create_dir_all(&cfg.report_dir) {
-        eprintln!("auto-etl: cannot create the report directory {}: {e}", cfg.report_dir.display());
+        eprintln!(
+            "auto-etl: cannot create the report directory {}: {e}",
+            cfg.report_dir.display()
+        );
         return exit::USAGE;
     }
     let _lock = match lock::acquire(&cfg.report_dir) {
@@ -72,8 +75,16 @@ pub async fn run_with_config(cfg: Config) -> u8 {
     let run_id = record::new_run_id(&cfg.report_dir);
     let agent_log = cfg.report_dir.join(format!("auto_cycle_{run_id}.log"));
     let json_log = cfg.options.log_format == OutputFormat::Json;
-    if let Err(e) = crate::logging::init(cfg.options.debug, cfg.options.verbose, json_log, Some(&agent_log)) {
-        eprintln!("auto-etl: cannot write the agent log {}: {e}", agent_log.display());
+    if let Err(e) = crate::logging::init(
+        cfg.options.debug,
+        cfg.options.verbose,
+        json_log,
+        Some(&agent_log),
+    ) {
+        eprintln!(
+            "auto-etl: cannot write the agent log {}: {e}",
+            agent_log.display()
+        );
         return exit::USAGE;
     }
     let problems = record::preflight(&cfg);
@@ -117,7 +128,11 @@ impl Session {
     /// A timeout clipped to what is left of `--max-elapsed`.
     pub(crate) fn clip_to_budget(&self, timeout: Duration) -> Duration {
         match self.cfg.cycle.max_elapsed {
-            Some(budget) => timeout.min(budget.saturating_sub(self.started.elapsed()).max(Duration::from_secs(1))),
+            Some(budget) => timeout.min(
+                budget
+                    .saturating_sub(self.started.elapsed())
+                    .max(Duration::from_secs(1)),
+            ),
             None => timeout,
         }
     }
@@ -141,7 +156,11 @@ impl Session {
         let risk = crate::risk::assess(&self.cfg.steps);
         self.safe_mode = risk.safe_mode;
         let max = self.cfg.cycle.max_iterations;
-        tracing::info!("run {}: up to {max} iteration(s) in {}", self.run_id, self.cfg.root.display());
+        tracing::info!(
+            "run {}: up to {max} iteration(s) in {}",
+            self.run_id,
+            self.cfg.root.display()
+        );
         let mut plan = self.initial_plan();
         let mut cycles: Vec<CycleRecord> = Vec::new();
         let mut history: Vec<Vec<FailureClass>> = Vec::new();
@@ -164,7 +183,13 @@ impl Session {
                     .steps
                     .iter()
                     .enumerate()
-                    .filter(|(_, s)| !matches!(s.status, crate::orchestrator::StepStatus::Success | crate::orchestrator::StepStatus::Skipped))
+                    .filter(|(_, s)| {
+                        !matches!(
+                            s.status,
+                            crate::orchestrator::StepStatus::Success
+                                | crate::orchestrator::StepStatus::Skipped
+                        )
+                    })
                     .map(|(i, _)| i)
                     .collect(),
                 memory_pressure: None,
@@ -172,12 +197,25 @@ impl Session {
             };
             let decision = adjust::decide(&plan, &facts, &history);
             let success = result.verdict.success;
-            let mut cycle = record::cycle_record(&self.cfg, &plan, &result, if success { Vec::new() } else { decision.adjustments.clone() });
+            let mut cycle = record::cycle_record(
+                &self.cfg,
+                &plan,
+                &result,
+                if success {
+                    Vec::new()
+                } else {
+                    decision.adjustments.clone()
+                },
+            );
             tracing::info!(
                 "iteration {}: {}{}",
                 plan.iteration,
                 result.verdict.status,
-                if success { String::new() } else { format!(" ({} error(s))", result.verdict.errors_count) }
+                if success {
+                    String::new()
+                } else {
+                    format!(" ({} error(s))", result.verdict.errors_count)
+                }
             );
             for a in &cycle.adjustments {
                 tracing::info!("iteration {}: adjust: {a}", plan.iteration);
@@ -193,20 +231,31 @@ impl Session {
                 cycles.push(cycle);
                 break outcome;
             }
-            let delay = self.cfg.cycle.backoff.delay(plan.iteration - 1, rand::random::<f64>());
+            let delay = self
+                .cfg
+                .cycle
+                .backoff
+                .delay(plan.iteration - 1, rand::random::<f64>());
             if let Some(budget) = self.cfg.cycle.max_elapsed {
                 if self.started.elapsed() + delay >= budget {
                     cycles.push(cycle);
                     break Outcome {
                         status: "failed",
-                        reason: format!("max-elapsed budget of {} spent", config::duration::format(budget)),
+                        reason: format!(
+                            "max-elapsed budget of {} spent",
+                            config::duration::format(budget)
+                        ),
                         code: exit::STILL_FAILING,
                     };
                 }
             }
             cycle.backoff_seconds = delay.as_secs_f64();
             cycles.push(cycle);
-            tracing::info!("backing off {:.1}s before iteration {}", delay.as_secs_f64(), plan.iteration + 1);
+            tracing::info!(
+                "backing off {:.1}s before iteration {}",
+                delay.as_secs_f64(),
+                plan.iteration + 1
+            );
             let mut cancel = self.cancel.clone();
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -230,7 +279,12 @@ impl Session {
         })
     }
 
-    fn stop_after(&self, verdict: &verify::Verdict, decision: &adjust::Decision, iteration: u32) -> Option<Outcome> {
+    fn stop_after(
+        &self,
+        verdict: &verify::Verdict,
+        decision: &adjust::Decision,
+        iteration: u32,
+    ) -> Option<Outcome> {
         if let Some(o) = self.interrupted_outcome() {
             return Some(o);
         }
@@ -259,7 +313,10 @@ impl Session {
             if self.started.elapsed() >= budget {
                 return Some(Outcome {
                     status: "failed",
-                    reason: format!("max-elapsed budget of {} spent", config::duration::format(budget)),
+                    reason: format!(
+                        "max-elapsed budget of {} spent",
+                        config::duration::format(budget)
+                    ),
                     code: exit::STILL_FAILING,
                 });
             }
@@ -268,6 +325,14 @@ impl Session {
     }
 }
 
-fn indices(steps: &[crate::orchestrator::StepOutcome], status: crate::orchestrator::StepStatus) -> Vec<usize> {
-    steps.iter().enumerate().filter(|(_, s)| s.status == status).map(|(i, _)| i).collect()
+fn indices(
+    steps: &[crate::orchestrator::StepOutcome],
+    status: crate::orchestrator::StepStatus,
+) -> Vec<usize> {
+    steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.status == status)
+        .map(|(i, _)| i)
+        .collect()
 }

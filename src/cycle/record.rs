@@ -14,11 +14,17 @@ use std::path::Path;
 /// id already exists in `dir`.
 pub fn new_run_id(dir: &Path) -> String {
     let base = chrono::Local::now().format("%Y%m%d_%H%M%S").to_string();
-    let taken = |id: &str| dir.join(format!("auto_cycle_report_{id}.json")).exists() || dir.join(format!("auto_cycle_{id}.log")).exists();
+    let taken = |id: &str| {
+        dir.join(format!("auto_cycle_report_{id}.json")).exists()
+            || dir.join(format!("auto_cycle_{id}.log")).exists()
+    };
     if !taken(&base) {
         return base;
     }
-    (2..).map(|n| format!("{base}_{n}")).find(|id| !taken(id)).unwrap_or(base)
+    (2..)
+        .map(|n| format!("{base}_{n}"))
+        .find(|id| !taken(id))
+        .unwrap_or(base)
 }
 
 /// Problems that make running pointless, named for the user.
@@ -31,7 +37,10 @@ pub fn preflight(cfg: &Config) -> Vec<String> {
                     "step {} (line {} of {}): program `{program}` not found on PATH",
                     step.name,
                     step.line,
-                    cfg.file.as_ref().map(|f| f.display().to_string()).unwrap_or_else(|| "the config".into())
+                    cfg.file
+                        .as_ref()
+                        .map(|f| f.display().to_string())
+                        .unwrap_or_else(|| "the config".into())
                 ));
             }
         }
@@ -42,11 +51,17 @@ pub fn preflight(cfg: &Config) -> Vec<String> {
 /// The program a shell command starts with, when that is a plain word.
 pub fn program_of(command: &str) -> Option<String> {
     const SHELL_WORDS: &[&str] = &[
-        "cd", "export", "set", "unset", "echo", "printf", "test", "[", "true", "false", "exec", "eval", "if", "for",
-        "while", "until", "case", "{", "(", "!", ".", "source", "exit", "trap", "wait", "read", "sleep", ":", "ulimit", "umask",
+        "cd", "export", "set", "unset", "echo", "printf", "test", "[", "true", "false", "exec",
+        "eval", "if", "for", "while", "until", "case", "{", "(", "!", ".", "source", "exit",
+        "trap", "wait", "read", "sleep", ":", "ulimit", "umask",
     ];
     let first = command.split_whitespace().next()?;
-    if first.contains('=') || first.contains('$') || first.contains('`') || SHELL_WORDS.contains(&first) {
+    if first.starts_with(['(', '{', '!', '<', '>'])
+        || first.contains('=')
+        || first.contains('$')
+        || first.contains('`')
+        || SHELL_WORDS.contains(&first)
+    {
         return None;
     }
     Some(first.trim_matches(['"', '\'']).to_string())
@@ -54,7 +69,11 @@ pub fn program_of(command: &str) -> Option<String> {
 
 fn program_available(program: &str, root: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    let executable = |p: &Path| {
+        p.metadata()
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
     if program.contains('/') {
         return executable(&root.join(program));
     }
@@ -70,7 +89,10 @@ pub fn render_plan(cfg: &Config) -> String {
     out.push_str(&format!(
         "  up to {} iteration(s){}; service wait {}; cleanup {}; checkpoints {:?}\n",
         cfg.cycle.max_iterations,
-        cfg.cycle.max_elapsed.map(|d| format!(" within {}", crate::config::duration::format(d))).unwrap_or_default(),
+        cfg.cycle
+            .max_elapsed
+            .map(|d| format!(" within {}", crate::config::duration::format(d)))
+            .unwrap_or_default(),
         crate::config::duration::format(cfg.cycle.service_wait),
         cfg.docker.level,
         cfg.git.mode
@@ -92,7 +114,12 @@ pub fn render_plan(cfg: &Config) -> String {
 }
 
 /// The report entry of one iteration.
-pub fn cycle_record(cfg: &Config, plan: &Plan, r: &IterationResult, adjustments: Vec<String>) -> CycleRecord {
+pub fn cycle_record(
+    cfg: &Config,
+    plan: &Plan,
+    r: &IterationResult,
+    adjustments: Vec<String>,
+) -> CycleRecord {
     let steps: Vec<StepRecord> = r
         .steps
         .iter()
@@ -145,7 +172,10 @@ pub fn cycle_record(cfg: &Config, plan: &Plan, r: &IterationResult, adjustments:
 }
 
 fn display_rel(cfg: &Config, path: &Path) -> String {
-    path.strip_prefix(&cfg.root).unwrap_or(path).display().to_string()
+    path.strip_prefix(&cfg.root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Assembles the session report.
@@ -159,7 +189,9 @@ pub fn build_report(
 ) -> Report {
     let end_time = chrono::Utc::now();
     let cfg = &session.cfg;
-    let report_path = cfg.report_dir.join(format!("auto_cycle_report_{}.json", session.run_id));
+    let report_path = cfg
+        .report_dir
+        .join(format!("auto_cycle_report_{}.json", session.run_id));
     let performance_metrics = performance(&cycles, session.started.elapsed().as_millis() as u64);
     Report {
         schema_version: report::SCHEMA_VERSION,
@@ -187,12 +219,20 @@ pub fn build_report(
 }
 
 fn performance(cycles: &[CycleRecord], total_ms: u64) -> crate::metrics::PerformanceMetrics {
-    let runs: Vec<&StepRecord> = cycles.iter().flat_map(|c| &c.steps).filter(|s| s.status != "skipped").collect();
+    let runs: Vec<&StepRecord> = cycles
+        .iter()
+        .flat_map(|c| &c.steps)
+        .filter(|s| s.status != "skipped")
+        .collect();
     let ok = runs.iter().filter(|s| s.status == "success").count();
     let n = runs.len().max(1) as f64;
     crate::metrics::PerformanceMetrics {
         execution_time_ms: total_ms,
-        throughput_ops_per_second: if total_ms > 0 { runs.len() as f64 * 1000.0 / total_ms as f64 } else { 0.0 },
+        throughput_ops_per_second: if total_ms > 0 {
+            runs.len() as f64 * 1000.0 / total_ms as f64
+        } else {
+            0.0
+        },
         error_rate: (runs.len() - ok) as f64 / n,
         success_rate: ok as f64 / n,
         ..Default::default()
@@ -206,7 +246,11 @@ pub fn finish(cfg: &Config, report: Report, outcome: Outcome) -> u8 {
     let path = cfg.root.join(&report.files.report);
     if let Err(e) = report::write::write_json(&path, &report) {
         eprintln!("auto-etl: cannot write the report {}: {e}", path.display());
-        return if outcome.code == exit::SUCCESS { exit::STILL_FAILING } else { outcome.code };
+        return if outcome.code == exit::SUCCESS {
+            exit::STILL_FAILING
+        } else {
+            outcome.code
+        };
     }
     match cfg.options.format {
         OutputFormat::Json => match serde_json::to_string_pretty(&report) {

@@ -40,7 +40,11 @@ pub fn judge(e: &Evidence) -> Verdict {
     let mut validations = Vec::new();
     let mut errors: Vec<String> = Vec::new();
 
-    let bad_steps: Vec<&StepOutcome> = e.steps.iter().filter(|s| s.status != StepStatus::Success).collect();
+    let bad_steps: Vec<&StepOutcome> = e
+        .steps
+        .iter()
+        .filter(|s| s.status != StepStatus::Success)
+        .collect();
     for s in &bad_steps {
         errors.push(match s.status {
             StepStatus::Timeout => format!("step {} timed out", s.name),
@@ -60,7 +64,11 @@ pub fn judge(e: &Evidence) -> Verdict {
         } else if bad_steps.is_empty() {
             format!("{} step(s) exited 0", e.steps.len())
         } else {
-            format!("{} of {} step(s) did not succeed", bad_steps.len(), e.steps.len())
+            format!(
+                "{} of {} step(s) did not succeed",
+                bad_steps.len(),
+                e.steps.len()
+            )
         },
     });
 
@@ -74,12 +82,19 @@ pub fn judge(e: &Evidence) -> Verdict {
             "no failure class matched".into()
         } else {
             let classes: Vec<String> = e.scan.classes().iter().map(|c| c.to_string()).collect();
-            format!("{} line(s) matched: {}", e.scan.total_matches, classes.join(", "))
+            format!(
+                "{} line(s) matched: {}",
+                e.scan.total_matches,
+                classes.join(", ")
+            )
         },
     });
 
     for hit in &e.scan.error_markers {
-        errors.push(format!("error marker {}: {} (line {})", hit.marker, hit.excerpt, hit.line));
+        errors.push(format!(
+            "error marker {}: {} (line {})",
+            hit.marker, hit.excerpt, hit.line
+        ));
     }
     validations.push(Validation {
         name: "error markers".into(),
@@ -118,7 +133,11 @@ pub fn judge(e: &Evidence) -> Verdict {
             detail: if found.is_empty() {
                 "missing".into()
             } else {
-                format!("{} found: {}", found.len(), found.iter().take(3).cloned().collect::<Vec<_>>().join(", "))
+                format!(
+                    "{} found: {}",
+                    found.len(),
+                    found.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                )
             },
         });
     }
@@ -131,7 +150,8 @@ pub fn judge(e: &Evidence) -> Verdict {
     }
     errors.extend(e.agent_errors.iter().cloned());
 
-    let success = !e.interrupted && e.agent_errors.is_empty() && validations.iter().all(|v| v.passed);
+    let success =
+        !e.interrupted && e.agent_errors.is_empty() && validations.iter().all(|v| v.passed);
     let status = if e.interrupted {
         "interrupted"
     } else if success {
@@ -141,7 +161,8 @@ pub fn judge(e: &Evidence) -> Verdict {
     } else {
         "failed"
     };
-    let errors_count = errors.len() + (e.scan.total_matches as usize).saturating_sub(e.scan.matches.len());
+    let errors_count =
+        errors.len() + (e.scan.total_matches as usize).saturating_sub(e.scan.matches.len());
     errors.truncate(MAX_ERRORS);
     Verdict {
         success,

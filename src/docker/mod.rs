@@ -62,18 +62,28 @@ impl Cleaner {
     /// Connects (honouring `DOCKER_HOST`) and checks the daemon answers.
     pub async fn connect(scope: Scope, stop_timeout: Duration) -> Result<Cleaner, DockerError> {
         let _ = (scope, stop_timeout);
-        Err(DockerError::Unreachable("docker cleanup is not built yet".into()))
+        Err(DockerError::Unreachable(
+            "docker cleanup is not built yet".into(),
+        ))
     }
 
     /// Pings the daemon.
     pub async fn ping(&self) -> Result<(), DockerError> {
-        Err(DockerError::Unreachable("docker cleanup is not built yet".into()))
+        Err(DockerError::Unreachable(
+            "docker cleanup is not built yet".into(),
+        ))
     }
 
     /// Removes (or lists) the scope's resources at `level`.
-    pub async fn cleanup(&self, level: CleanupLevel, opts: CleanupOptions) -> Result<DockerCleanup, DockerError> {
+    pub async fn cleanup(
+        &self,
+        level: CleanupLevel,
+        opts: CleanupOptions,
+    ) -> Result<DockerCleanup, DockerError> {
         let _ = (level, opts);
-        Err(DockerError::Unreachable("docker cleanup is not built yet".into()))
+        Err(DockerError::Unreachable(
+            "docker cleanup is not built yet".into(),
+        ))
     }
 
     /// Whether the project's container `name` is running (and healthy, if asked).

@@ -151,9 +151,16 @@ impl IterationRunner {
             outcome.status = StepStatus::Interrupted;
             return outcome;
         }
+        // The header names the step but not its command: a command that
+        // mentions an error text must not classify as that error.
         self.note(
             step.index,
-            &format!("── auto-etl: step {} ({}/{}): {}", step.name, step.index + 1, step.total, step.command),
+            &format!(
+                "── auto-etl: step {} ({}/{})",
+                step.name,
+                step.index + 1,
+                step.total
+            ),
         )
         .await;
         let mut cmd = Command::new("sh");
@@ -171,7 +178,11 @@ impl IterationRunner {
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
-                self.note(step.index, &format!("auto-etl: cannot start step {}: {e}", step.name)).await;
+                self.note(
+                    step.index,
+                    &format!("auto-etl: cannot start step {}: {e}", step.name),
+                )
+                .await;
                 outcome.duration = started.elapsed();
                 return outcome;
             }
@@ -183,10 +194,12 @@ impl IterationRunner {
         }
         let sink = self.sink.clone().expect("sink open while steps run");
         if let Some(out) = child.stdout.take() {
-            self.readers.push(tokio::spawn(pump::drain(out, step.index, sink.clone())));
+            self.readers
+                .push(tokio::spawn(pump::drain(out, step.index, sink.clone())));
         }
         if let Some(err) = child.stderr.take() {
-            self.readers.push(tokio::spawn(pump::drain(err, step.index, sink)));
+            self.readers
+                .push(tokio::spawn(pump::drain(err, step.index, sink)));
         }
         let sampler = sampler::sample_group(pgid);
         let mut cancel = self.cancel.clone();
@@ -212,7 +225,10 @@ impl IterationRunner {
                         crate::config::duration::format(step.timeout)
                     )
                 } else {
-                    format!("auto-etl: step {} interrupted: sent SIGTERM to its process group", step.name)
+                    format!(
+                        "auto-etl: step {} interrupted: sent SIGTERM to its process group",
+                        step.name
+                    )
                 };
                 self.note(step.index, &reason).await;
                 child.wait().await.ok()
@@ -245,7 +261,10 @@ impl IterationRunner {
         // held open by something out of reach must not hang the agent.
         for reader in self.readers.drain(..) {
             let abort = reader.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), reader).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), reader)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }

@@ -18,6 +18,8 @@ const CHANNEL_CAPACITY: usize = 64;
 pub struct Chunk {
     pub step: usize,
     pub bytes: Vec<u8>,
+    /// Written by the agent itself (headers, notices), not by a step.
+    pub agent: bool,
 }
 
 /// Where readers send output.
@@ -31,7 +33,14 @@ impl Sink {
     pub async fn note(&self, step: usize, text: &str) {
         let mut bytes = text.as_bytes().to_vec();
         bytes.push(b'\n');
-        let _ = self.tx.send(Chunk { step, bytes }).await;
+        let _ = self
+            .tx
+            .send(Chunk {
+                step,
+                bytes,
+                agent: true,
+            })
+            .await;
     }
 }
 
@@ -66,7 +75,7 @@ pub fn start(
                 }
             }
             scanner.feed(&chunk.bytes);
-            if let Some(n) = rows_in(&chunk.bytes) {
+            if let Some(n) = rows_in(&chunk.bytes).filter(|_| !chunk.agent) {
                 match rows.iter_mut().find(|(s, _)| *s == chunk.step) {
                     Some((_, total)) => *total += n,
                     None => rows.push((chunk.step, n)),
@@ -102,7 +111,16 @@ pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, sink: Sink)
             Some(i) => {
                 let mut piece = std::mem::take(&mut carry);
                 piece.extend_from_slice(&data[..=i]);
-                if sink.tx.send(Chunk { step, bytes: piece }).await.is_err() {
+                if sink
+                    .tx
+                    .send(Chunk {
+                        step,
+                        bytes: piece,
+                        agent: false,
+                    })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 carry.extend_from_slice(&data[i + 1..]);
@@ -111,7 +129,16 @@ pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, sink: Sink)
         }
         if carry.len() >= MAX_CHUNK {
             let piece = std::mem::take(&mut carry);
-            if sink.tx.send(Chunk { step, bytes: piece }).await.is_err() {
+            if sink
+                .tx
+                .send(Chunk {
+                    step,
+                    bytes: piece,
+                    agent: false,
+                })
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -119,7 +146,14 @@ pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, sink: Sink)
     if !carry.is_empty() {
         // End the last partial line so the next writer's line starts fresh.
         carry.push(b'\n');
-        let _ = sink.tx.send(Chunk { step, bytes: carry }).await;
+        let _ = sink
+            .tx
+            .send(Chunk {
+                step,
+                bytes: carry,
+                agent: false,
+            })
+            .await;
     }
 }
 
@@ -137,7 +171,8 @@ pub fn rows_in(bytes: &[u8]) -> Option<u64> {
                 .take_while(|b| b.is_ascii_digit())
                 .count();
             if digits > 0 && digits <= 19 {
-                let text = std::str::from_utf8(&bytes[i + KEY.len()..i + KEY.len() + digits]).unwrap_or("0");
+                let text = std::str::from_utf8(&bytes[i + KEY.len()..i + KEY.len() + digits])
+                    .unwrap_or("0");
                 if let Ok(n) = text.parse::<u64>() {
                     total = Some(total.unwrap_or(0u64).saturating_add(n));
                 }

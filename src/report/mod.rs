@@ -5,7 +5,7 @@ pub mod render;
 pub mod write;
 
 use crate::checkpoint::CheckpointRecord;
-use crate::classify::{Match, MarkerHit};
+use crate::classify::{MarkerHit, Match};
 use crate::health::AutomationHealth;
 use crate::metrics::{PerformanceMetrics, StepMetrics};
 use crate::recovery::RecoveryAction;

@@ -28,7 +28,11 @@ pub fn summary(report: &Report, path: &Path) -> String {
             }
             v
         };
-        let _ = write!(out, "  #{:<2} {:<11} {:>7.1}s", c.iteration, c.status, c.duration_seconds);
+        let _ = write!(
+            out,
+            "  #{:<2} {:<11} {:>7.1}s",
+            c.iteration, c.status, c.duration_seconds
+        );
         if !classes.is_empty() {
             let _ = write!(out, "  {}", classes.join(", "));
         } else if let Some(e) = c.errors.first().filter(|_| !c.success) {

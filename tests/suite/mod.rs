@@ -1,1 +1,3 @@
 //! Integration suites, one module per capability.
+
+mod cycle;

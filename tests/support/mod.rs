@@ -27,7 +27,8 @@ impl AutoEtl {
         let mut cmd = Command::new(bin());
         cmd.current_dir(dir).stdin(Stdio::null());
         for (k, _) in std::env::vars() {
-            if k.starts_with("AUTO_ETL_") || k == "CI" || k == "GITHUB_ACTIONS" || k == "GITLAB_CI" {
+            if k.starts_with("AUTO_ETL_") || k == "CI" || k == "GITHUB_ACTIONS" || k == "GITLAB_CI"
+            {
                 cmd.env_remove(k);
             }
         }
@@ -40,6 +41,11 @@ impl AutoEtl {
         S: AsRef<std::ffi::OsStr>,
     {
         self.cmd.args(args);
+        self
+    }
+
+    pub fn arg_path(mut self, p: &Path) -> AutoEtl {
+        self.cmd.arg(p);
         self
     }
 
@@ -80,3 +86,5 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+pub mod pipeline;

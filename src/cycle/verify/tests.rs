@@ -1,5 +1,5 @@
 use super::*;
-use crate::classify::{FailureClass, Match, MarkerHit};
+use crate::classify::{FailureClass, MarkerHit, Match};
 use crate::metrics::StepMetrics;
 use std::time::Duration;
 
@@ -16,7 +16,11 @@ fn step(name: &str, status: StepStatus, code: Option<i32>) -> StepOutcome {
 
 fn ok_scan() -> ScanReport {
     ScanReport {
-        success_markers: vec![MarkerHit { marker: "✅".into(), line: 3, excerpt: "✅ done".into() }],
+        success_markers: vec![MarkerHit {
+            marker: "✅".into(),
+            line: 3,
+            excerpt: "✅ done".into(),
+        }],
         ..ScanReport::default()
     }
 }
@@ -25,7 +29,12 @@ fn markers() -> Vec<String> {
     vec!["✅".into(), "SUCCESS".into()]
 }
 
-fn judge_with(steps: &[StepOutcome], scan: &ScanReport, files: &[(String, Vec<String>)], validator: Option<Validation>) -> Verdict {
+fn judge_with(
+    steps: &[StepOutcome],
+    scan: &ScanReport,
+    files: &[(String, Vec<String>)],
+    validator: Option<Validation>,
+) -> Verdict {
     let m = markers();
     judge(&Evidence {
         steps,
@@ -42,7 +51,16 @@ fn judge_with(steps: &[StepOutcome], scan: &ScanReport, files: &[(String, Vec<St
 fn all_checks_passing_is_green() {
     let steps = [step("load", StepStatus::Success, Some(0))];
     let files = [("output/*.csv".to_string(), vec!["output/a.csv".to_string()])];
-    let v = judge_with(&steps, &ok_scan(), &files, Some(Validation { name: "validator".into(), passed: true, detail: "exited 0".into() }));
+    let v = judge_with(
+        &steps,
+        &ok_scan(),
+        &files,
+        Some(Validation {
+            name: "validator".into(),
+            passed: true,
+            detail: "exited 0".into(),
+        }),
+    );
     assert!(v.success, "{:?}", v.errors);
     assert_eq!(v.status, "success");
     assert!(v.errors.is_empty());
@@ -63,7 +81,10 @@ fn exit_zero_with_a_classified_failure_is_not_green() {
     let v = judge_with(&steps, &scan, &[], None);
     assert!(!v.success);
     assert_eq!(v.status, "failed");
-    assert_eq!(v.errors, ["no_such_table: ERROR 1146 (42S02): Table 'etl.sales' doesn't exist (line 12)"]);
+    assert_eq!(
+        v.errors,
+        ["no_such_table: ERROR 1146 (42S02): Table 'etl.sales' doesn't exist (line 12)"]
+    );
 }
 
 #[test]
@@ -72,16 +93,30 @@ fn each_failed_check_alone_makes_it_red() {
     let bad_exit = [step("s", StepStatus::Failed, Some(2))];
     assert!(!judge_with(&bad_exit, &ok_scan(), &[], None).success);
     let mut with_marker = ok_scan();
-    with_marker.error_markers.push(MarkerHit { marker: "ERROR".into(), line: 2, excerpt: "ERROR boom".into() });
+    with_marker.error_markers.push(MarkerHit {
+        marker: "ERROR".into(),
+        line: 2,
+        excerpt: "ERROR boom".into(),
+    });
     assert!(!judge_with(&good, &with_marker, &[], None).success);
-    assert!(!judge_with(&good, &ScanReport::default(), &[], None).success, "no success marker");
+    assert!(
+        !judge_with(&good, &ScanReport::default(), &[], None).success,
+        "no success marker"
+    );
     let missing = [("out/*.csv".to_string(), vec![])];
     let v = judge_with(&good, &ok_scan(), &missing, None);
     assert!(!v.success);
     assert!(v.errors[0].contains("out/*.csv"));
-    let failed_validator = Validation { name: "validator".into(), passed: false, detail: "exited 1".into() };
+    let failed_validator = Validation {
+        name: "validator".into(),
+        passed: false,
+        detail: "exited 1".into(),
+    };
     assert!(!judge_with(&good, &ok_scan(), &[], Some(failed_validator)).success);
-    assert!(!judge_with(&[], &ok_scan(), &[], None).success, "nothing ran");
+    assert!(
+        !judge_with(&[], &ok_scan(), &[], None).success,
+        "nothing ran"
+    );
 }
 
 #[test]
