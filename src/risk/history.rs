@@ -222,6 +222,37 @@ mod tests {
         assert!(warnings[0].contains("not valid JSON"));
     }
 
+    /// The report's own step records are what history reads back.
+    #[test]
+    fn reads_the_step_records_the_report_writes() {
+        let record = |name: &str, status: &str| crate::report::StepRecord {
+            name: name.into(),
+            status: status.into(),
+            exit_code: Some(0),
+            duration_ms: 10,
+            waited_ms: 0,
+            performance_metrics: Default::default(),
+        };
+        let cycle = json!({"steps": [record("extract", "success"), record("load", "timeout")]});
+        let mut h = History::default();
+        h.add_report_text(&json!({"cycles": [cycle]}).to_string())
+            .unwrap();
+        assert_eq!(
+            h.get("extract"),
+            Some(&StepHistory {
+                runs: 1,
+                successes: 1
+            })
+        );
+        assert_eq!(
+            h.get("load"),
+            Some(&StepHistory {
+                runs: 1,
+                successes: 0
+            })
+        );
+    }
+
     #[test]
     fn a_missing_directory_is_no_history() {
         let (h, w) = History::load(Path::new("/nonexistent/auto-etl/logs"));
