@@ -1,0 +1,268 @@
+//! Sampling: a tokio task that reads CPU, memory and disk (sysinfo,
+//! statvfs) and asks an injected probe whether Docker answers.
+
+use super::{summarize, AutomationHealth, DiskUsage, HealthSample, Reading};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use sysinfo::System;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Answers whether the Docker daemon is reachable (e.g. a bollard ping).
+pub type DockerProbe = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
+
+/// Samples kept at most; the oldest go first.
+const MAX_SAMPLES: usize = 4096;
+
+/// What to watch and how often.
+#[derive(Clone)]
+pub struct HealthConfig {
+    /// Time between samples (halved in safe mode).
+    pub interval: Duration,
+    pub safe_mode: bool,
+    /// Paths whose file systems are watched.
+    pub disk_paths: Vec<PathBuf>,
+    pub docker_probe: Option<DockerProbe>,
+    /// A probe that takes longer counts as unreachable.
+    pub probe_timeout: Duration,
+}
+
+impl std::fmt::Debug for HealthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthConfig")
+            .field("interval", &self.interval)
+            .field("safe_mode", &self.safe_mode)
+            .field("disk_paths", &self.disk_paths)
+            .field("docker_probe", &self.docker_probe.is_some())
+            .field("probe_timeout", &self.probe_timeout)
+            .finish()
+    }
+}
+
+impl HealthConfig {
+    /// Every 5 s; the report directory and, if it exists, `/var/lib/docker`.
+    pub fn new(report_dir: &Path) -> HealthConfig {
+        let mut disk_paths = vec![report_dir.to_path_buf()];
+        let docker_root = Path::new("/var/lib/docker");
+        if docker_root.exists() {
+            disk_paths.push(docker_root.to_path_buf());
+        }
+        HealthConfig {
+            interval: Duration::from_secs(5),
+            safe_mode: false,
+            disk_paths,
+            docker_probe: None,
+            probe_timeout: Duration::from_secs(2),
+        }
+    }
+
+    /// The interval in force: safe mode samples twice as often.
+    pub fn effective_interval(&self) -> Duration {
+        let i = if self.safe_mode {
+            self.interval / 2
+        } else {
+            self.interval
+        };
+        i.max(Duration::from_millis(50))
+    }
+}
+
+struct Shared {
+    system: Mutex<System>,
+    samples: Mutex<Vec<HealthSample>>,
+    cfg: HealthConfig,
+}
+
+/// Samples health in the background for the length of a run.
+pub struct HealthMonitor {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl HealthMonitor {
+    /// Starts sampling now (first sample right away). Needs a tokio runtime.
+    pub fn start(cfg: HealthConfig) -> HealthMonitor {
+        let mut system = System::new();
+        // CPU usage is a difference between two refreshes: prime the first.
+        system.refresh_cpu_usage();
+        let shared = Arc::new(Shared {
+            system: Mutex::new(system),
+            samples: Mutex::new(Vec::new()),
+            cfg,
+        });
+        let (stop, mut stopped) = watch::channel(false);
+        let s = shared.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(s.cfg.effective_interval());
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let sample = take_sample(&s).await;
+                        push(&s, sample);
+                    }
+                    _ = stopped.changed() => break,
+                }
+            }
+        });
+        HealthMonitor {
+            shared,
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// The last sample taken, for the per-cycle `health` field.
+    pub fn latest(&self) -> Option<HealthSample> {
+        lock(&self.shared.samples).last().cloned()
+    }
+
+    /// Samples taken at or after `since` (e.g. during one step).
+    pub fn samples_since(&self, since: Instant) -> Vec<HealthSample> {
+        lock(&self.shared.samples)
+            .iter()
+            .filter(|s| s.taken_at >= since)
+            .cloned()
+            .collect()
+    }
+
+    /// Takes a sample now (e.g. before an iteration, to catch a full disk)
+    /// and keeps it with the others.
+    pub async fn sample_now(&self) -> HealthSample {
+        let sample = take_sample(&self.shared).await;
+        push(&self.shared, sample.clone());
+        sample
+    }
+
+    /// Stops sampling and sums the run up.
+    pub async fn finish(mut self) -> AutomationHealth {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if lock(&self.shared.samples).is_empty() {
+            self.sample_now().await;
+        }
+        summarize(&lock(&self.shared.samples))
+    }
+}
+
+impl Drop for HealthMonitor {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn push(shared: &Shared, sample: HealthSample) {
+    let mut samples = lock(&shared.samples);
+    if samples.len() >= MAX_SAMPLES {
+        samples.remove(0);
+    }
+    samples.push(sample);
+}
+
+async fn take_sample(shared: &Arc<Shared>) -> HealthSample {
+    let taken_at = Instant::now();
+    let s = shared.clone();
+    // sysinfo and statvfs block (a stale network mount can hang statvfs).
+    let reading = tokio::task::spawn_blocking(move || read_system(&s))
+        .await
+        .unwrap_or_default();
+    let docker_reachable = match &shared.cfg.docker_probe {
+        None => None,
+        Some(probe) => Some(
+            tokio::time::timeout(shared.cfg.probe_timeout, probe())
+                .await
+                .unwrap_or(false),
+        ),
+    };
+    HealthSample::from_reading(
+        Reading {
+            docker_reachable,
+            ..reading
+        },
+        taken_at,
+    )
+}
+
+fn read_system(shared: &Shared) -> Reading {
+    let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let mut sys = lock(&shared.system);
+    sys.refresh_cpu_usage();
+    sys.refresh_memory();
+    let (total, used) = match sys.cgroup_limits() {
+        // Inside a container with a memory limit, the limit is what counts.
+        Some(cg) if cg.total_memory > 0 && cg.total_memory < sys.total_memory() => {
+            (cg.total_memory, cg.rss)
+        }
+        _ => (sys.total_memory(), sys.used_memory()),
+    };
+    Reading {
+        cpu_percent: f64::from(sys.global_cpu_usage()),
+        memory_percent: if total > 0 {
+            used as f64 * 100.0 / total as f64
+        } else {
+            0.0
+        },
+        memory_used_mb: mb(used),
+        memory_total_mb: mb(total),
+        disks: shared
+            .cfg
+            .disk_paths
+            .iter()
+            .filter_map(|p| disk_usage(p).ok())
+            .collect(),
+        docker_reachable: None,
+    }
+}
+
+/// Usage of the file system holding `path` (or its nearest existing
+/// ancestor, so a report directory not created yet still counts), as `df`
+/// computes it: used / (used + available to unprivileged users).
+///
+/// statvfs on the path itself rather than matching sysinfo's mount list:
+/// it is exact for bind mounts and overlays, where prefix matching is not.
+pub fn disk_usage(path: &Path) -> std::io::Result<DiskUsage> {
+    let existing = path
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    let c = std::ffi::CString::new(existing.as_os_str().as_encoded_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // SAFETY: statvfs writes into a zeroed struct we own; the path is a
+    // valid NUL-terminated string for the duration of the call.
+    let st = unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        st
+    };
+    let frsize = st.f_frsize as u64;
+    let total = st.f_blocks as u64 * frsize;
+    let free = st.f_bfree as u64 * frsize;
+    let avail = st.f_bavail as u64 * frsize;
+    let used = total.saturating_sub(free);
+    let denom = used + avail;
+    let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+    Ok(DiskUsage {
+        path: path.display().to_string(),
+        used_percent: if denom > 0 {
+            used as f64 * 100.0 / denom as f64
+        } else {
+            0.0
+        },
+        available_mb: mb(avail),
+        total_mb: mb(total),
+    })
+}
