@@ -212,15 +212,40 @@ impl Session {
     }
 
     /// The Docker half of cleanup; `Err` is the reason it was skipped.
+    /// Goes through the Docker circuit breaker: while it is open, Docker is
+    /// skipped at once; each outage is recorded as a `fallback`.
     async fn docker_cleanup(
         &mut self,
         level: crate::cleanup::CleanupLevel,
         opts: CleanupOptions,
     ) -> Result<crate::docker::DockerCleanup, String> {
-        let cleaner = self.docker().await.map_err(|e| e.to_string())?;
-        let result = cleaner.cleanup(level, opts).await;
-        if let Err(DockerError::Unreachable(_)) = &result {
-            self.docker = None;
+        if !self.docker_breaker.allow() {
+            return Err(
+                "docker circuit open after repeated outages: skipped until the next trial".into(),
+            );
+        }
+        let started = Instant::now();
+        let result = match self.docker().await {
+            Ok(cleaner) => cleaner.cleanup(level, opts).await,
+            Err(e) => Err(e),
+        };
+        match &result {
+            Err(DockerError::Unreachable(why)) => {
+                self.docker = None;
+                self.docker_breaker.on_failure();
+                self.recovery.record(
+                    "fallback",
+                    serde_json::json!({
+                        "operation": "docker cleanup",
+                        "fallback": "skip docker, clean files only",
+                        "error": why,
+                        "breaker": format!("{:?}", self.docker_breaker.state()),
+                    }),
+                    started.elapsed().as_millis() as u64,
+                    true,
+                );
+            }
+            _ => self.docker_breaker.on_success(),
         }
         result.map_err(|e| e.to_string())
     }

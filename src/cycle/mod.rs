@@ -3,6 +3,7 @@
 
 mod iteration;
 pub mod lock;
+mod preflight;
 pub mod record;
 pub mod signals;
 pub mod verify;
@@ -14,8 +15,10 @@ use crate::cli::{OutputFormat, RunArgs};
 use crate::config::{self, Config, Outside};
 use crate::docker::{Cleaner, DockerError, Scope};
 use crate::exit;
-use crate::recovery::RecoveryLog;
+use crate::health::{HealthConfig, HealthMonitor};
+use crate::recovery::{BreakerConfig, CircuitBreaker, RecoveryLog};
 use crate::report::CycleRecord;
+use crate::risk::RiskAssessment;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -27,6 +30,10 @@ pub struct Session {
     pub(crate) docker: Option<Cleaner>,
     pub(crate) safe_mode: bool,
     pub(crate) recovery: RecoveryLog,
+    /// Counts Docker outages; while open, cleanup skips Docker at once.
+    pub(crate) docker_breaker: CircuitBreaker,
+    pub(crate) health: Option<HealthMonitor>,
+    risk: RiskAssessment,
     started: Instant,
 }
 
@@ -53,7 +60,7 @@ pub async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
 }
 
 /// Runs the loop with a resolved configuration; returns the exit code.
-pub async fn run_with_config(cfg: Config) -> u8 {
+pub async fn run_with_config(mut cfg: Config) -> u8 {
     if let Err(e) = std::fs::create_dir_all(&cfg.report_dir) {
         eprintln!(
             "auto-etl: cannot create the report directory {}: {e}",
@@ -87,9 +94,9 @@ pub async fn run_with_config(cfg: Config) -> u8 {
         );
         return exit::USAGE;
     }
-    let problems = record::preflight(&cfg);
-    if !problems.is_empty() {
-        for p in &problems {
+    let start = preflight::prepare(&mut cfg).await;
+    if !start.blocking.is_empty() {
+        for p in &start.blocking {
             eprintln!("auto-etl: pre-flight: {p}");
         }
         return exit::USAGE;
@@ -100,16 +107,56 @@ pub async fn run_with_config(cfg: Config) -> u8 {
     }
     crate::orchestrator::procs::become_subreaper();
     let cancel = signals::listen();
+    let mut recovery = RecoveryLog::default();
+    if start.risk.safe_mode {
+        recovery.record(
+            "safe_mode",
+            serde_json::json!({"risk_level": start.risk.risk_level, "no_push": true, "keep_named_volumes": true}),
+            0,
+            true,
+        );
+    }
+    let health = HealthMonitor::start(health_config(&cfg, start.risk.safe_mode));
     let session = Session {
-        cfg,
         run_id,
         cancel,
         docker: None,
-        safe_mode: false,
-        recovery: RecoveryLog::default(),
+        safe_mode: start.risk.safe_mode,
+        recovery,
+        docker_breaker: CircuitBreaker::new(
+            "docker",
+            BreakerConfig {
+                failure_threshold: 2,
+                success_threshold: 1,
+                open_timeout: Duration::from_secs(10),
+            },
+        ),
+        health: Some(health),
+        risk: start.risk,
         started: Instant::now(),
+        cfg,
     };
     session.run(agent_log).await
+}
+
+fn health_config(cfg: &Config, safe_mode: bool) -> HealthConfig {
+    let mut h = HealthConfig::new(&cfg.report_dir);
+    h.safe_mode = safe_mode;
+    let scope = Scope {
+        project: cfg.docker.project.clone(),
+        labels: cfg.docker.labels.clone(),
+    };
+    let stop_timeout = cfg.docker.stop_timeout;
+    h.docker_probe = Some(std::sync::Arc::new(move || {
+        let scope = scope.clone();
+        Box::pin(async move {
+            match Cleaner::connect(scope, stop_timeout).await {
+                Ok(c) => c.ping().await.is_ok(),
+                Err(_) => false,
+            }
+        })
+    }));
+    h
 }
 
 impl Session {
@@ -153,8 +200,6 @@ impl Session {
     /// The loop. Returns the exit code after writing the report.
     async fn run(mut self, agent_log: std::path::PathBuf) -> u8 {
         let start_time = chrono::Utc::now();
-        let risk = crate::risk::assess(&self.cfg.steps);
-        self.safe_mode = risk.safe_mode;
         let max = self.cfg.cycle.max_iterations;
         tracing::info!(
             "run {}: up to {max} iteration(s) in {}",
@@ -166,7 +211,17 @@ impl Session {
         let mut history: Vec<Vec<FailureClass>> = Vec::new();
         let mut previous: Option<PreviousIteration> = None;
         let outcome = loop {
+            let iteration_start = Instant::now();
+            let pre_adjustment = self.check_disk(&mut plan).await;
             let result = self.iteration(&plan, previous.take()).await;
+            if plan.iteration > 1 {
+                self.recovery.record(
+                    "retry",
+                    serde_json::json!({"iteration": plan.iteration, "cleanup_level": plan.cleanup_level, "service_wait_seconds": plan.service_wait.as_secs_f64()}),
+                    result.started.elapsed().as_millis() as u64,
+                    result.verdict.success,
+                );
+            }
             if let Some(w) = crate::checkpoint::mark_outcome(
                 &self.cfg.root,
                 &result.checkpoint,
@@ -192,21 +247,21 @@ impl Session {
                     })
                     .map(|(i, _)| i)
                     .collect(),
-                memory_pressure: None,
+                memory_pressure: self.health.as_ref().and_then(|h| {
+                    crate::health::memory_pressure(&h.samples_since(iteration_start))
+                }),
                 disk_critical: false,
             };
             let decision = adjust::decide(&plan, &facts, &history);
             let success = result.verdict.success;
-            let mut cycle = record::cycle_record(
-                &self.cfg,
-                &plan,
-                &result,
-                if success {
-                    Vec::new()
-                } else {
-                    decision.adjustments.clone()
-                },
-            );
+            let mut adjustments: Vec<String> = pre_adjustment.into_iter().collect();
+            if !success {
+                adjustments.extend(decision.adjustments.iter().cloned());
+            }
+            let mut cycle = record::cycle_record(&self.cfg, &plan, &result, adjustments);
+            if let Some(sample) = self.health.as_ref().and_then(|h| h.latest()) {
+                cycle.health = serde_json::to_value(sample).unwrap_or_default();
+            }
             tracing::info!(
                 "iteration {}: {}{}",
                 plan.iteration,
@@ -266,8 +321,30 @@ impl Session {
             }
             plan = decision.next;
         };
-        let report = record::build_report(&self, start_time, cycles, risk, &outcome, &agent_log);
+        let health = match self.health.take() {
+            Some(h) => h.finish().await,
+            None => crate::health::AutomationHealth::default(),
+        };
+        let risk = self.risk.clone();
+        let report = record::build_report(
+            &self, start_time, cycles, risk, health, &outcome, &agent_log,
+        );
         record::finish(&self.cfg, report, outcome)
+    }
+
+    /// A critical disk before an iteration: clean deep now rather than fail.
+    async fn check_disk(&mut self, plan: &mut Plan) -> Option<String> {
+        let sample = self.health.as_ref()?.sample_now().await;
+        if crate::health::disk_critical(&sample)
+            && plan.cleanup_level != crate::cleanup::CleanupLevel::Deep
+        {
+            let old = plan.cleanup_level;
+            plan.cleanup_level = crate::cleanup::CleanupLevel::Deep;
+            return Some(format!(
+                "cleanup {old} -> deep (critical disk alert before the iteration)"
+            ));
+        }
+        None
     }
 
     fn interrupted_outcome(&self) -> Option<Outcome> {

@@ -27,61 +27,6 @@ pub fn new_run_id(dir: &Path) -> String {
         .unwrap_or(base)
 }
 
-/// Problems that make running pointless, named for the user.
-pub fn preflight(cfg: &Config) -> Vec<String> {
-    let mut problems = Vec::new();
-    for step in &cfg.steps {
-        if let Some(program) = program_of(&step.run) {
-            if !program_available(&program, &cfg.root) {
-                problems.push(format!(
-                    "step {} (line {} of {}): program `{program}` not found on PATH",
-                    step.name,
-                    step.line,
-                    cfg.file
-                        .as_ref()
-                        .map(|f| f.display().to_string())
-                        .unwrap_or_else(|| "the config".into())
-                ));
-            }
-        }
-    }
-    problems
-}
-
-/// The program a shell command starts with, when that is a plain word.
-pub fn program_of(command: &str) -> Option<String> {
-    const SHELL_WORDS: &[&str] = &[
-        "cd", "export", "set", "unset", "echo", "printf", "test", "[", "true", "false", "exec",
-        "eval", "if", "for", "while", "until", "case", "{", "(", "!", ".", "source", "exit",
-        "trap", "wait", "read", "sleep", ":", "ulimit", "umask",
-    ];
-    let first = command.split_whitespace().next()?;
-    if first.starts_with(['(', '{', '!', '<', '>'])
-        || first.contains('=')
-        || first.contains('$')
-        || first.contains('`')
-        || SHELL_WORDS.contains(&first)
-    {
-        return None;
-    }
-    Some(first.trim_matches(['"', '\'']).to_string())
-}
-
-fn program_available(program: &str, root: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| {
-        p.metadata()
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    };
-    if program.contains('/') {
-        return executable(&root.join(program));
-    }
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| executable(&d.join(program))))
-        .unwrap_or(false)
-}
-
 /// What `--dry-run` prints.
 pub fn render_plan(cfg: &Config) -> String {
     let mut out = String::new();
@@ -184,6 +129,7 @@ pub fn build_report(
     start_time: chrono::DateTime<chrono::Utc>,
     cycles: Vec<CycleRecord>,
     risk: crate::risk::RiskAssessment,
+    health: crate::health::AutomationHealth,
     outcome: &Outcome,
     agent_log: &Path,
 ) -> Report {
@@ -208,8 +154,8 @@ pub fn build_report(
         risk_assessment: risk,
         performance_metrics,
         recovery_actions: session.recovery.actions.clone(),
-        recovery_summary: serde_json::Value::Null,
-        automation_health: crate::health::AutomationHealth::default(),
+        recovery_summary: session.recovery.summary(),
+        automation_health: health,
         files: ReportFiles {
             report: display_rel(cfg, &report_path),
             agent_log: display_rel(cfg, agent_log),
@@ -219,24 +165,19 @@ pub fn build_report(
 }
 
 fn performance(cycles: &[CycleRecord], total_ms: u64) -> crate::metrics::PerformanceMetrics {
-    let runs: Vec<&StepRecord> = cycles
+    let runs: Vec<(String, bool, crate::metrics::StepMetrics)> = cycles
         .iter()
         .flat_map(|c| &c.steps)
         .filter(|s| s.status != "skipped")
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.status == "success",
+                s.performance_metrics.clone(),
+            )
+        })
         .collect();
-    let ok = runs.iter().filter(|s| s.status == "success").count();
-    let n = runs.len().max(1) as f64;
-    crate::metrics::PerformanceMetrics {
-        execution_time_ms: total_ms,
-        throughput_ops_per_second: if total_ms > 0 {
-            runs.len() as f64 * 1000.0 / total_ms as f64
-        } else {
-            0.0
-        },
-        error_rate: (runs.len() - ok) as f64 / n,
-        success_rate: ok as f64 / n,
-        ..Default::default()
-    }
+    crate::metrics::summarize(&runs, total_ms)
 }
 
 /// Writes the report (and its renderings), prints the summary, and returns

@@ -75,7 +75,7 @@ pub fn start(
                 }
             }
             scanner.feed(&chunk.bytes);
-            if let Some(n) = rows_in(&chunk.bytes).filter(|_| !chunk.agent) {
+            if let Some(n) = crate::metrics::parse_rows(&chunk.bytes).filter(|_| !chunk.agent) {
                 match rows.iter_mut().find(|(s, _)| *s == chunk.step) {
                     Some((_, total)) => *total += n,
                     None => rows.push((chunk.step, n)),
@@ -157,44 +157,9 @@ pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, sink: Sink)
     }
 }
 
-/// Sums the `rows=N` metric tokens in a chunk (a token must start a word).
-pub fn rows_in(bytes: &[u8]) -> Option<u64> {
-    const KEY: &[u8] = b"rows=";
-    let mut total = None;
-    let mut i = 0;
-    while i + KEY.len() <= bytes.len() {
-        if &bytes[i..i + KEY.len()] == KEY
-            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
-        {
-            let digits = bytes[i + KEY.len()..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            if digits > 0 && digits <= 19 {
-                let text = std::str::from_utf8(&bytes[i + KEY.len()..i + KEY.len() + digits])
-                    .unwrap_or("0");
-                if let Ok(n) = text.parse::<u64>() {
-                    total = Some(total.unwrap_or(0u64).saturating_add(n));
-                }
-            }
-            i += KEY.len() + digits;
-        } else {
-            i += 1;
-        }
-    }
-    total
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rows_metric_tokens_are_summed() {
-        assert_eq!(rows_in(b"loaded rows=120\nrows=5 done\n"), Some(125));
-        assert_eq!(rows_in(b"total_rows=9 arrows=3\n"), None);
-        assert_eq!(rows_in(b"no metric here\n"), None);
-    }
 
     #[tokio::test]
     async fn drain_cuts_whole_lines_and_keeps_every_byte() {

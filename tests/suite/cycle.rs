@@ -290,7 +290,10 @@ fn a_missing_program_is_named_before_any_iteration() {
     let run = AutoEtl::new(pipe.path()).run();
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("step load (line 2") && run.stderr.contains("no-such-etl-tool"),
+        run.stderr.contains("step `load`")
+            && run
+                .stderr
+                .contains("`no-such-etl-tool` is not on PATH (config line 2)"),
         "{}",
         run.stderr
     );
