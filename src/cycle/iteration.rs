@@ -1,5 +1,6 @@
 //! One iteration: checkpoint → cleanup → run the steps → verify.
 
+use super::events::{Event, Phase};
 use super::verify::{self, Evidence, Verdict};
 use super::Session;
 use crate::adjust::Plan;
@@ -33,7 +34,17 @@ impl Session {
         previous: Option<PreviousIteration>,
     ) -> IterationResult {
         let started = Instant::now();
+        let it = plan.iteration;
+        self.emit(Event::PhaseStart {
+            iteration: it,
+            phase: Phase::Checkpoint,
+        });
         let checkpoint = self.checkpoint(plan, previous).await;
+        let level = plan.cleanup_level.as_str().to_string();
+        self.emit(Event::PhaseStart {
+            iteration: it,
+            phase: Phase::Cleanup { level },
+        });
         let cleanup = self.cleanup(plan).await;
         let stamp = chrono::Local::now().format("%Y%m%d_%H%M%S");
         let log_file = self.cfg.report_dir.join(format!(
@@ -64,6 +75,10 @@ impl Session {
         );
         let steps = self.run_steps(&mut runner, plan).await;
         let all_ok = steps.iter().all(|s| s.status == StepStatus::Success);
+        self.emit(Event::PhaseStart {
+            iteration: it,
+            phase: Phase::Verify,
+        });
         let expected = self.expected_files();
         let validator = match (self.cfg.verify.validator.clone(), all_ok) {
             (Some(cmd), true) => Some(self.run_validator(&mut runner, &cmd, plan).await),
@@ -280,6 +295,14 @@ impl Session {
                 }
             };
             let env = plan.env(index);
+            self.emit(Event::PhaseStart {
+                iteration: plan.iteration,
+                phase: Phase::Step {
+                    index,
+                    total,
+                    name: step.name.clone(),
+                },
+            });
             tracing::info!(
                 "iteration {}: step {}/{total} {}",
                 plan.iteration,
@@ -297,6 +320,14 @@ impl Session {
                 })
                 .await;
             outcome.waited = waited;
+            self.emit(Event::StepEnd {
+                iteration: plan.iteration,
+                index,
+                name: step.name.clone(),
+                status: outcome.status.as_str().into(),
+                exit_code: outcome.exit_code,
+                duration_ms: outcome.duration.as_millis() as u64,
+            });
             tracing::info!(
                 "iteration {}: step {} {} (exit {}) in {:.1}s",
                 plan.iteration,

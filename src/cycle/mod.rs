@@ -1,6 +1,7 @@
 //! The validation cycle loop: iterations until green, a non-retryable
 //! failure, max-iterations or max-elapsed; then the report and exit code.
 
+pub mod events;
 mod iteration;
 pub mod lock;
 mod preflight;
@@ -34,6 +35,9 @@ pub struct Session {
     pub(crate) docker_breaker: CircuitBreaker,
     pub(crate) health: Option<HealthMonitor>,
     risk: RiskAssessment,
+    pub(crate) observers: events::Observers,
+    /// Recovery actions already told to the observers.
+    recoveries_emitted: usize,
     started: Instant,
 }
 
@@ -60,7 +64,12 @@ pub async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
 }
 
 /// Runs the loop with a resolved configuration; returns the exit code.
-pub async fn run_with_config(mut cfg: Config) -> u8 {
+pub async fn run_with_config(cfg: Config) -> u8 {
+    run_observed(cfg, events::Observers::default()).await
+}
+
+/// Runs the loop, telling `observers` what happens.
+pub async fn run_observed(mut cfg: Config, observers: events::Observers) -> u8 {
     if let Err(e) = std::fs::create_dir_all(&cfg.report_dir) {
         eprintln!(
             "auto-etl: cannot create the report directory {}: {e}",
@@ -133,6 +142,8 @@ pub async fn run_with_config(mut cfg: Config) -> u8 {
         ),
         health: Some(health),
         risk: start.risk,
+        observers,
+        recoveries_emitted: 0,
         started: Instant::now(),
         cfg,
     };
@@ -160,6 +171,20 @@ fn health_config(cfg: &Config, safe_mode: bool) -> HealthConfig {
 }
 
 impl Session {
+    /// Tells every observer.
+    pub(crate) fn emit(&mut self, event: events::Event) {
+        self.observers.emit(event);
+    }
+
+    /// Tells the observers about recovery actions recorded since last time.
+    fn emit_recoveries(&mut self) {
+        let new: Vec<_> = self.recovery.actions[self.recoveries_emitted..].to_vec();
+        self.recoveries_emitted = self.recovery.actions.len();
+        for action in new {
+            self.emit(events::Event::Recovery { action });
+        }
+    }
+
     /// The Docker client, connected on first use and again after it was lost.
     pub(crate) async fn docker(&mut self) -> Result<&Cleaner, DockerError> {
         if self.docker.is_none() {
@@ -201,6 +226,14 @@ impl Session {
     async fn run(mut self, agent_log: std::path::PathBuf) -> u8 {
         let start_time = chrono::Utc::now();
         let max = self.cfg.cycle.max_iterations;
+        self.emit(events::Event::RunStart {
+            run_id: self.run_id.clone(),
+            start_time: start_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            root: self.cfg.root.display().to_string(),
+            max_iterations: max,
+            steps: self.cfg.steps.iter().map(|s| s.name.clone()).collect(),
+            risk: self.risk.clone(),
+        });
         tracing::info!(
             "run {}: up to {max} iteration(s) in {}",
             self.run_id,
@@ -212,6 +245,9 @@ impl Session {
         let mut previous: Option<PreviousIteration> = None;
         let outcome = loop {
             let iteration_start = Instant::now();
+            self.emit(events::Event::IterationStart {
+                iteration: plan.iteration,
+            });
             let pre_adjustment = self.check_disk(&mut plan).await;
             let result = self.iteration(&plan, previous.take()).await;
             if plan.iteration > 1 {
@@ -281,36 +317,57 @@ impl Session {
                 errors: result.verdict.errors.iter().take(5).cloned().collect(),
                 adjustments: cycle.adjustments.clone(),
             });
-            let stop = self.stop_after(&result.verdict, &decision, plan.iteration);
-            if let Some(outcome) = stop {
-                cycles.push(cycle);
-                break outcome;
-            }
+            let mut stop = self.stop_after(&result.verdict, &decision, plan.iteration);
             let delay = self
                 .cfg
                 .cycle
                 .backoff
                 .delay(plan.iteration - 1, rand::random::<f64>());
-            if let Some(budget) = self.cfg.cycle.max_elapsed {
+            if let (None, Some(budget)) = (&stop, self.cfg.cycle.max_elapsed) {
                 if self.started.elapsed() + delay >= budget {
-                    cycles.push(cycle);
-                    break Outcome {
+                    stop = Some(Outcome {
                         status: "failed",
                         reason: format!(
                             "max-elapsed budget of {} spent",
                             config::duration::format(budget)
                         ),
                         code: exit::STILL_FAILING,
-                    };
+                    });
                 }
             }
-            cycle.backoff_seconds = delay.as_secs_f64();
+            if stop.is_none() {
+                cycle.backoff_seconds = delay.as_secs_f64();
+            }
+            self.emit(events::Event::Classified {
+                iteration: plan.iteration,
+                log_file: cycle.log_file.clone(),
+                matches: cycle.classified_errors.clone(),
+            });
+            for text in &cycle.adjustments {
+                self.observers.emit(events::Event::Adjustment {
+                    iteration: plan.iteration,
+                    text: text.clone(),
+                });
+            }
+            self.emit_recoveries();
+            self.emit(events::Event::IterationEnd {
+                cycle: Box::new(cycle.clone()),
+            });
             cycles.push(cycle);
+            if let Some(outcome) = stop {
+                break outcome;
+            }
             tracing::info!(
                 "backing off {:.1}s before iteration {}",
                 delay.as_secs_f64(),
                 plan.iteration + 1
             );
+            self.emit(events::Event::PhaseStart {
+                iteration: plan.iteration,
+                phase: events::Phase::Backoff {
+                    seconds: delay.as_secs_f64(),
+                },
+            });
             let mut cancel = self.cancel.clone();
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -326,10 +383,21 @@ impl Session {
             None => crate::health::AutomationHealth::default(),
         };
         let risk = self.risk.clone();
+        self.emit_recoveries();
+        self.emit(events::Event::Verdict {
+            status: outcome.status.into(),
+            reason: outcome.reason.clone(),
+            exit_code: outcome.code,
+        });
         let report = record::build_report(
             &self, start_time, cycles, risk, health, &outcome, &agent_log,
         );
-        record::finish(&self.cfg, report, outcome)
+        let code = record::finish(&self.cfg, &report, outcome);
+        self.emit(events::Event::RunEnd {
+            report: Box::new(report),
+        });
+        self.observers.finish();
+        code
     }
 
     /// A critical disk before an iteration: clean deep now rather than fail.

@@ -183,9 +183,9 @@ fn performance(cycles: &[CycleRecord], total_ms: u64) -> crate::metrics::Perform
 /// Writes the report (and its renderings), prints the summary, and returns
 /// the exit code. A report that cannot be written turns any result into a
 /// failure: CI must not read green from a run it cannot inspect.
-pub fn finish(cfg: &Config, report: Report, outcome: Outcome) -> u8 {
+pub fn finish(cfg: &Config, report: &Report, outcome: Outcome) -> u8 {
     let path = cfg.root.join(&report.files.report);
-    if let Err(e) = report::write::write_json(&path, &report) {
+    if let Err(e) = report::write::write_json(&path, report) {
         eprintln!("auto-etl: cannot write the report {}: {e}", path.display());
         return if outcome.code == exit::SUCCESS {
             exit::STILL_FAILING
@@ -194,11 +194,11 @@ pub fn finish(cfg: &Config, report: Report, outcome: Outcome) -> u8 {
         };
     }
     match cfg.options.format {
-        OutputFormat::Json => match serde_json::to_string_pretty(&report) {
+        OutputFormat::Json => match serde_json::to_string_pretty(report) {
             Ok(text) => println!("{text}"),
             Err(e) => eprintln!("auto-etl: cannot print the report: {e}"),
         },
-        OutputFormat::Text => print!("{}", report::render::summary(&report, &path)),
+        OutputFormat::Text => print!("{}", report::render::summary(report, &path)),
     }
     outcome.code
 }
