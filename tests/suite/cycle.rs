@@ -85,7 +85,7 @@ fn the_seed_usage_heals_a_slow_service_in_a_pipeline_repo() {
     assert!(run.stderr.contains("extract: rows=20"), "{}", run.stderr);
     let report = pipe.report();
     let first = &report["cycles"][0];
-    assert!(errors_of(first).contains("connection_refused"));
+    assert!(errors_of(first).contains("connection_refused"), "{first:#}");
     assert!(
         first["adjustments"][0]
             .as_str()
