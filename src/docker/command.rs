@@ -65,7 +65,10 @@ pub async fn cmd_cleanup(args: &CleanupArgs) -> anyhow::Result<u8> {
             return Ok(CLEANUP_FAILED);
         }
         Err(e @ DockerError::Api(_)) => {
-            eprintln!("auto-etl: cleanup of project {}: {e}", resolved.scope.project);
+            eprintln!(
+                "auto-etl: cleanup of project {}: {e}",
+                resolved.scope.project
+            );
             return Ok(CLEANUP_FAILED);
         }
     };
@@ -87,9 +90,11 @@ pub async fn cmd_cleanup(args: &CleanupArgs) -> anyhow::Result<u8> {
 fn resolve(args: &CleanupArgs, cwd: &Path) -> Result<Resolved, String> {
     let path = cwd.join(config::FILE_NAME);
     let file = match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str::<FileDockerOnly>(&text)
-            .map_err(|e| format!("{}: {}", path.display(), e.message().trim()))?
-            .docker,
+        Ok(text) => {
+            toml::from_str::<FileDockerOnly>(&text)
+                .map_err(|e| format!("{}: {}", path.display(), e.message().trim()))?
+                .docker
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileDocker::default(),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
@@ -115,8 +120,12 @@ fn resolve(args: &CleanupArgs, cwd: &Path) -> Result<Resolved, String> {
     }
     let level = match (args.level, &file.level) {
         (Some(l), _) => config::level_from_arg(l),
-        (None, Some(l)) => CleanupLevel::parse(l)
-            .ok_or_else(|| in_file("level", format!("`{l}` is not one of light, standard, deep")))?,
+        (None, Some(l)) => CleanupLevel::parse(l).ok_or_else(|| {
+            in_file(
+                "level",
+                format!("`{l}` is not one of light, standard, deep"),
+            )
+        })?,
         (None, None) => CleanupLevel::Standard,
     };
     let stop_timeout = match &file.stop_timeout {
@@ -146,7 +155,12 @@ fn render_text(resolved: &Resolved, c: &DockerCleanup) -> String {
         if r.id == r.name {
             out.push_str(&format!("{verb} {} {}\n", r.kind, r.name));
         } else {
-            out.push_str(&format!("{verb} {} {} ({})\n", r.kind, r.name, super::remove::short(&r.id)));
+            out.push_str(&format!(
+                "{verb} {} {} ({})\n",
+                r.kind,
+                r.name,
+                super::remove::short(&r.id)
+            ));
         }
     }
     let mut head = format!("project {}", resolved.scope.project);
@@ -195,9 +209,16 @@ mod tests {
 
     #[test]
     fn project_defaults_to_the_directory_then_the_file_then_the_flag() {
-        let dir = tempfile::Builder::new().prefix("My.Pipeline").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("My.Pipeline")
+            .tempdir()
+            .unwrap();
         let r = resolve(&args(None, &[], None), dir.path()).unwrap();
-        assert!(r.scope.project.starts_with("mypipeline"), "{}", r.scope.project);
+        assert!(
+            r.scope.project.starts_with("mypipeline"),
+            "{}",
+            r.scope.project
+        );
         assert_eq!(r.level, CleanupLevel::Standard);
 
         std::fs::write(
@@ -206,10 +227,17 @@ mod tests {
         )
         .unwrap();
         let r = resolve(&args(None, &[], None), dir.path()).unwrap();
-        assert_eq!(r.scope, Scope::new("etl", vec![("tier".into(), "a".into())]));
+        assert_eq!(
+            r.scope,
+            Scope::new("etl", vec![("tier".into(), "a".into())])
+        );
         assert_eq!(r.level, CleanupLevel::Deep);
 
-        let r = resolve(&args(Some("other"), &["k=v"], Some(LevelArg::Light)), dir.path()).unwrap();
+        let r = resolve(
+            &args(Some("other"), &["k=v"], Some(LevelArg::Light)),
+            dir.path(),
+        )
+        .unwrap();
         assert_eq!(r.scope, Scope::new("other", vec![("k".into(), "v".into())]));
         assert_eq!(r.level, CleanupLevel::Light);
     }
@@ -219,9 +247,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = resolve(&args(Some("p"), &["novalue"], None), dir.path()).unwrap_err();
         assert!(err.contains("--label") && err.contains("novalue"), "{err}");
-        std::fs::write(dir.path().join(config::FILE_NAME), "[docker]\nlevel = \"deeper\"\n").unwrap();
+        std::fs::write(
+            dir.path().join(config::FILE_NAME),
+            "[docker]\nlevel = \"deeper\"\n",
+        )
+        .unwrap();
         let err = resolve(&args(Some("p"), &[], None), dir.path()).unwrap_err();
-        assert!(err.contains("docker.level") && err.contains("auto-etl.toml"), "{err}");
+        assert!(
+            err.contains("docker.level") && err.contains("auto-etl.toml"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@ pub mod scope;
 
 use crate::cleanup::CleanupLevel;
 use bollard::models::{ContainerSummaryStateEnum, HealthStatusEnum};
-use bollard::query_parameters::{ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions};
+use bollard::query_parameters::{
+    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions,
+};
 use bollard::{Docker, API_DEFAULT_VERSION};
 use remove::{to_docker_error, Outcome};
 use serde::Serialize;
@@ -123,7 +125,11 @@ impl Cleaner {
 
     /// Connects to `host` (`unix://PATH` or `tcp://HOST:PORT`), negotiates the
     /// API version down to the engine's, within [`CONNECT_TIMEOUT`].
-    pub async fn connect_to(scope: Scope, stop_timeout: Duration, host: &str) -> Result<Cleaner, DockerError> {
+    pub async fn connect_to(
+        scope: Scope,
+        stop_timeout: Duration,
+        host: &str,
+    ) -> Result<Cleaner, DockerError> {
         let unreachable = |why: String| DockerError::Unreachable(format!("{host}: {why}"));
         let request_timeout = (stop_timeout + Duration::from_secs(30)).as_secs();
         let docker = if host.starts_with("unix://") {
@@ -131,11 +137,18 @@ impl Cleaner {
         } else if host.starts_with("tcp://") || host.starts_with("http://") {
             Docker::connect_with_http(host, request_timeout, API_DEFAULT_VERSION)
         } else {
-            return Err(unreachable("unsupported address (use unix:// or tcp://)".into()));
+            return Err(unreachable(
+                "unsupported address (use unix:// or tcp://)".into(),
+            ));
         }
         .map_err(|e| unreachable(e.to_string()))?;
         let docker = match tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await {
-            Err(_) => return Err(unreachable(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()))),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                )))
+            }
             Ok(Err(e)) => {
                 return Err(match to_docker_error(&e) {
                     DockerError::Unreachable(m) => unreachable(m),
@@ -155,13 +168,20 @@ impl Cleaner {
     /// Pings the daemon.
     pub async fn ping(&self) -> Result<(), DockerError> {
         match tokio::time::timeout(CONNECT_TIMEOUT, self.docker.ping()).await {
-            Err(_) => Err(DockerError::Unreachable(format!("{}: ping timed out", self.host))),
+            Err(_) => Err(DockerError::Unreachable(format!(
+                "{}: ping timed out",
+                self.host
+            ))),
             Ok(r) => r.map(|_| ()).map_err(|e| to_docker_error(&e)),
         }
     }
 
     /// Lists what [`Cleaner::cleanup`] would remove at `level`, in removal order.
-    pub async fn list(&self, level: CleanupLevel, opts: CleanupOptions) -> Result<Vec<Resource>, DockerError> {
+    pub async fn list(
+        &self,
+        level: CleanupLevel,
+        opts: CleanupOptions,
+    ) -> Result<Vec<Resource>, DockerError> {
         let plan = self.plan(level, opts).await?;
         Ok([plan.containers, plan.networks, plan.volumes, plan.images].concat())
     }
@@ -170,7 +190,11 @@ impl Cleaner {
     /// networks, then volumes, then images, each phase in parallel behind the
     /// bulkhead. Removal failures land in `errors`; an engine that stops
     /// answering is an `Err`.
-    pub async fn cleanup(&self, level: CleanupLevel, opts: CleanupOptions) -> Result<DockerCleanup, DockerError> {
+    pub async fn cleanup(
+        &self,
+        level: CleanupLevel,
+        opts: CleanupOptions,
+    ) -> Result<DockerCleanup, DockerError> {
         let start = Instant::now();
         let plan = self.plan(level, opts).await?;
         let mut out = DockerCleanup {
@@ -187,7 +211,9 @@ impl Cleaner {
                 match outcome {
                     Outcome::Removed(r) => removed.push(r),
                     Outcome::Failed(why) => out.errors.push(why),
-                    Outcome::Unreachable(m) => return Err(DockerError::Unreachable(format!("{}: {m}", self.host))),
+                    Outcome::Unreachable(m) => {
+                        return Err(DockerError::Unreachable(format!("{}: {m}", self.host)))
+                    }
                 }
             }
             removed.sort_by(|a, b| a.name.cmp(&b.name));
@@ -201,21 +227,34 @@ impl Cleaner {
     /// container name) is running, and if `healthy`, reports healthy. A
     /// container without a health check is never healthy.
     pub async fn container_ready(&self, name: &str, healthy: bool) -> Result<bool, DockerError> {
-        let running = self.list_containers(Some(self.scope.filters()), false).await?;
+        let running = self
+            .list_containers(Some(self.scope.filters()), false)
+            .await?;
         let found = running.iter().find(|c| {
             let labels = c.labels.as_ref();
-            let service = labels.and_then(|l| l.get(SERVICE_LABEL)).map(String::as_str);
+            let service = labels
+                .and_then(|l| l.get(SERVICE_LABEL))
+                .map(String::as_str);
             let names = c.names.iter().flatten().map(|n| n.trim_start_matches('/'));
             labels.is_some_and(|l| self.scope.matches(l))
                 && c.state == Some(ContainerSummaryStateEnum::RUNNING)
                 && (service == Some(name) || names.into_iter().any(|n| n == name))
         });
-        let Some(container) = found else { return Ok(false) };
+        let Some(container) = found else {
+            return Ok(false);
+        };
         if !healthy {
             return Ok(true);
         }
         let id = container.id.as_deref().unwrap_or(name);
-        let inspect = match self.docker.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await {
+        let inspect = match self
+            .docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+        {
             Ok(i) => i,
             Err(e) if remove::classify(&e) == remove::Failure::Gone => return Ok(false),
             Err(e) => return Err(to_docker_error(&e)),
@@ -230,7 +269,11 @@ impl Cleaner {
         let scoped = self.list_containers(Some(filters.clone()), true).await?;
         // At deep the whole listing is needed: for the prefixed containers that
         // lost their labels, and for the mounts of everything to be removed.
-        let all = if deep { self.list_containers(None, true).await? } else { Vec::new() };
+        let all = if deep {
+            self.list_containers(None, true).await?
+        } else {
+            Vec::new()
+        };
         let mut plan = Plan {
             containers: scope::select_containers(&self.scope, level, &scoped, &all),
             ..Plan::default()
@@ -271,7 +314,12 @@ impl Cleaner {
                 .map_err(|e| to_docker_error(&e))?;
             plan.images = scope::select_images(&self.scope, &images);
         }
-        for phase in [&mut plan.containers, &mut plan.networks, &mut plan.volumes, &mut plan.images] {
+        for phase in [
+            &mut plan.containers,
+            &mut plan.networks,
+            &mut plan.volumes,
+            &mut plan.images,
+        ] {
             phase.sort_by(|a, b| a.name.cmp(&b.name));
         }
         Ok(plan)

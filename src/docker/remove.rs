@@ -33,14 +33,17 @@ pub enum Failure {
 /// Sorts a bollard error into what it means for us.
 pub fn classify(e: &BollardError) -> Failure {
     match e {
-        BollardError::DockerResponseServerError { status_code: 404, .. } => Failure::Gone,
+        BollardError::DockerResponseServerError {
+            status_code: 404, ..
+        } => Failure::Gone,
         BollardError::DockerResponseServerError {
             status_code: 409,
             message,
         } => Failure::Conflict(message.clone()),
-        BollardError::DockerResponseServerError { status_code, message } => {
-            Failure::Api(format!("status {status_code}: {message}"))
-        }
+        BollardError::DockerResponseServerError {
+            status_code,
+            message,
+        } => Failure::Api(format!("status {status_code}: {message}")),
         BollardError::RequestTimeoutError
         | BollardError::IOError { .. }
         | BollardError::HyperResponseError { .. }
@@ -98,7 +101,12 @@ async fn remove_one(docker: &Docker, resource: Resource) -> Outcome {
                 attempt += 1;
             }
             Failure::Conflict(m) | Failure::Api(m) => {
-                let why = format!("cannot remove {} {} ({}): {m}", resource.kind, resource.name, short(&resource.id));
+                let why = format!(
+                    "cannot remove {} {} ({}): {m}",
+                    resource.kind,
+                    resource.name,
+                    short(&resource.id)
+                );
                 return Outcome::Failed(why);
             }
         }
@@ -119,7 +127,11 @@ async fn request(docker: &Docker, r: &Resource) -> Result<(), BollardError> {
             docker.remove_container(&r.id, Some(opts)).await
         }
         "network" => docker.remove_network(&r.id).await,
-        "volume" => docker.remove_volume(&r.name, Some(RemoveVolumeOptions { force: false })).await,
+        "volume" => {
+            docker
+                .remove_volume(&r.name, Some(RemoveVolumeOptions { force: false }))
+                .await
+        }
         "image" => {
             // A tag is removed by name so only that reference goes; an image
             // left with no tag is removed by id. Never forced: an image still
@@ -129,7 +141,10 @@ async fn request(docker: &Docker, r: &Resource) -> Result<(), BollardError> {
                 force: false,
                 noprune: false,
             };
-            docker.remove_image(target, Some(opts), None).await.map(|_| ())
+            docker
+                .remove_image(target, Some(opts), None)
+                .await
+                .map(|_| ())
         }
         other => Err(BollardError::UnsupportedURISchemeError {
             uri: format!("unknown resource kind {other}"),
@@ -162,7 +177,10 @@ mod tests {
             Failure::Conflict("removal in progress".into())
         );
         assert!(matches!(classify(&server(500, "boom")), Failure::Api(_)));
-        assert!(matches!(classify(&BollardError::RequestTimeoutError), Failure::Unreachable(_)));
+        assert!(matches!(
+            classify(&BollardError::RequestTimeoutError),
+            Failure::Unreachable(_)
+        ));
         assert!(matches!(
             classify(&BollardError::SocketNotFoundError("/x.sock".into())),
             Failure::Unreachable(_)

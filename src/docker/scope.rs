@@ -92,7 +92,11 @@ pub fn select_containers(
     let orphans = all.iter().filter(|c| {
         level == CleanupLevel::Deep
             && scope.by_name()
-            && !c.labels.as_ref().unwrap_or(&empty).contains_key(PROJECT_LABEL)
+            && !c
+                .labels
+                .as_ref()
+                .unwrap_or(&empty)
+                .contains_key(PROJECT_LABEL)
             && c.names.iter().flatten().any(|n| scope.has_prefix(n))
     });
     in_scope
@@ -112,7 +116,9 @@ pub fn anonymous_volumes(containers: &[ContainerSummary], chosen: &[Resource]) -
             continue;
         }
         for m in c.mounts.iter().flatten() {
-            let Some(name) = m.name.as_deref() else { continue };
+            let Some(name) = m.name.as_deref() else {
+                continue;
+            };
             if m.typ == Some(MountPointTypeEnum::VOLUME) && is_anonymous_volume(name) {
                 names.insert(name.to_string());
             }
@@ -163,11 +169,17 @@ pub fn select_volumes(scope: &Scope, volumes: &[Volume], keep_named: bool) -> Ve
 pub fn select_images(scope: &Scope, images: &[ImageSummary]) -> Vec<Resource> {
     let mut out = Vec::new();
     for image in images {
-        let tags: Vec<&String> = image.repo_tags.iter().filter(|t| t.as_str() != "<none>:<none>").collect();
+        let tags: Vec<&String> = image
+            .repo_tags
+            .iter()
+            .filter(|t| t.as_str() != "<none>:<none>")
+            .collect();
         let chosen: Vec<&String> = if scope.matches(&image.labels) {
             tags
         } else if scope.by_name() {
-            tags.into_iter().filter(|t| scope.has_prefix(repository(t))).collect()
+            tags.into_iter()
+                .filter(|t| scope.has_prefix(repository(t)))
+                .collect()
         } else {
             Vec::new()
         };
@@ -207,12 +219,18 @@ mod tests {
     fn scope(labels: &[(&str, &str)]) -> Scope {
         Scope::new(
             "etl",
-            labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         )
     }
 
     fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn container(id: &str, name: &str, l: &[(&str, &str)]) -> ContainerSummary {
@@ -243,7 +261,10 @@ mod tests {
         assert!(!s.matches(&labels(&[(PROJECT_LABEL, "etl")])));
         assert!(!s.matches(&labels(&[(PROJECT_LABEL, "other"), ("tier", "a")])));
         let f = s.filters();
-        assert_eq!(f["label"], [format!("{PROJECT_LABEL}=etl"), "tier=a".to_string()]);
+        assert_eq!(
+            f["label"],
+            [format!("{PROJECT_LABEL}=etl"), "tier=a".to_string()]
+        );
     }
 
     #[test]
@@ -255,8 +276,24 @@ mod tests {
         let stranger = container("4", "web", &[]);
         let all = [mine.clone(), orphan, theirs, stranger];
         let ids = |v: Vec<Resource>| v.into_iter().map(|r| r.id).collect::<Vec<_>>();
-        assert_eq!(ids(select_containers(&s, CleanupLevel::Standard, &[mine.clone()], &all)), ["1"]);
-        assert_eq!(ids(select_containers(&s, CleanupLevel::Deep, &[mine.clone()], &all)), ["1", "2"]);
+        assert_eq!(
+            ids(select_containers(
+                &s,
+                CleanupLevel::Standard,
+                std::slice::from_ref(&mine),
+                &all
+            )),
+            ["1"]
+        );
+        assert_eq!(
+            ids(select_containers(
+                &s,
+                CleanupLevel::Deep,
+                std::slice::from_ref(&mine),
+                &all
+            )),
+            ["1", "2"]
+        );
         // A narrowed scope never reaches for names.
         let narrow = scope(&[("tier", "a")]);
         assert!(select_containers(&narrow, CleanupLevel::Deep, &[mine], &all).is_empty());
@@ -295,7 +332,10 @@ mod tests {
         other.mounts.as_mut().unwrap()[0].name = Some("b".repeat(64));
         let chosen = select_containers(&scope(&[]), CleanupLevel::Deep, &[c.clone()], &[]);
         let vols = anonymous_volumes(&[c, other], &chosen);
-        assert_eq!(vols.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), [anon.as_str()]);
+        assert_eq!(
+            vols.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            [anon.as_str()]
+        );
     }
 
     #[test]
@@ -324,12 +364,32 @@ mod tests {
         let images = [
             image("sha256:1", &["etl_app:latest"], &[]),
             image("sha256:2", &["base:1", "etl-web:latest"], &[]),
-            image("sha256:3", &["built:1", "built:2"], &[(PROJECT_LABEL, "etl")]),
+            image(
+                "sha256:3",
+                &["built:1", "built:2"],
+                &[(PROJECT_LABEL, "etl")],
+            ),
             image("sha256:4", &[], &[(PROJECT_LABEL, "etl")]),
-            image("sha256:5", &["other_app:latest", "registry:5000/etl:1"], &[]),
+            image(
+                "sha256:5",
+                &["other_app:latest", "registry:5000/etl:1"],
+                &[],
+            ),
         ];
-        let names: Vec<String> = select_images(&scope(&[]), &images).into_iter().map(|r| r.name).collect();
-        assert_eq!(names, ["etl_app:latest", "etl-web:latest", "built:1", "built:2", UNTAGGED]);
+        let names: Vec<String> = select_images(&scope(&[]), &images)
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "etl_app:latest",
+                "etl-web:latest",
+                "built:1",
+                "built:2",
+                UNTAGGED
+            ]
+        );
         let narrow: Vec<String> = select_images(&scope(&[("tier", "a")]), &images)
             .into_iter()
             .map(|r| r.name)
@@ -340,7 +400,13 @@ mod tests {
     #[test]
     fn repository_of_a_reference() {
         assert_eq!(repository("etl_app:latest"), "etl_app");
-        assert_eq!(repository("localhost:5000/etl_app"), "localhost:5000/etl_app");
-        assert_eq!(repository("localhost:5000/etl_app:1"), "localhost:5000/etl_app");
+        assert_eq!(
+            repository("localhost:5000/etl_app"),
+            "localhost:5000/etl_app"
+        );
+        assert_eq!(
+            repository("localhost:5000/etl_app:1"),
+            "localhost:5000/etl_app"
+        );
     }
 }
