@@ -10,6 +10,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
         None => crate::cycle::run_command(cli.run).await,
         Some(Command::Run(args)) => crate::cycle::run_command(args).await,
         Some(Command::Demo(args)) => crate::demo::run(args).await,
+        Some(Command::Cleanup(a)) => crate::docker::command::cmd_cleanup(&a).await,
         Some(_) => Err(anyhow::anyhow!("not built yet")),
     };
     match result {

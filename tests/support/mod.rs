@@ -1,6 +1,8 @@
 //! A small builder that runs the real `auto-etl` binary.
 #![allow(dead_code)]
 
+pub mod docker;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
