@@ -31,6 +31,7 @@ pub struct GithubObserver {
     root: PathBuf,
     workspace: Option<PathBuf>,
     step_summary: Option<PathBuf>,
+    output_file: Option<PathBuf>,
     open_group: bool,
     errors: usize,
     warnings: usize,
@@ -48,10 +49,17 @@ impl GithubObserver {
             root,
             workspace,
             step_summary,
+            output_file: None,
             open_group: false,
             errors: 0,
             warnings: 0,
         }
+    }
+
+    /// Also records `summary_written=true` in this `GITHUB_OUTPUT` file.
+    pub fn with_output_file(mut self, path: Option<PathBuf>) -> GithubObserver {
+        self.output_file = path;
+        self
     }
 
     /// An iteration log's path as GitHub wants it: relative to the workspace.
@@ -87,7 +95,11 @@ impl GithubObserver {
             .unwrap_or(0);
         let budget = GITHUB_SUMMARY_LIMIT.saturating_sub(used + 1);
         let text = step_summary(report, budget);
-        if let Err(e) = append(&path, &text) {
+        let written = append(&path, &text).and_then(|()| match &self.output_file {
+            Some(out) => append(out, "summary_written=true\n"),
+            None => Ok(()),
+        });
+        if let Err(e) = written {
             self.line(&format!(
                 "::warning::{}",
                 escape_data(&format!(
@@ -181,12 +193,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let summary = dir.path().join("summary.md");
         std::fs::write(&summary, "earlier step\n").unwrap();
+        let outputs = dir.path().join("outputs");
         let mut o = GithubObserver::new(
             Box::new(buf.clone()),
             PathBuf::from("/w/pipeline"),
             Some(PathBuf::from("/w")),
             Some(summary.clone()),
-        );
+        )
+        .with_output_file(Some(outputs.clone()));
         feed(&mut o, &sample::report());
         let out = buf.text();
         assert_eq!(out.matches("::group::Iteration").count(), 3, "{out}");
@@ -197,5 +211,6 @@ mod tests {
         assert!(out.contains("::warning title=auto-etl adjustment after iteration 2::cleanup standard -> deep (already_exists)"), "{out}");
         let md = std::fs::read_to_string(&summary).unwrap();
         assert!(md.starts_with("earlier step\n## auto-etl ✅ GREEN"), "{md}");
+        assert_eq!(std::fs::read_to_string(outputs).unwrap(), "summary_written=true\n");
     }
 }

@@ -32,6 +32,9 @@ pub struct CiEnv {
     pub gitlab: bool,
     /// `GITHUB_STEP_SUMMARY`: the file GitHub renders as the step summary.
     pub step_summary: Option<PathBuf>,
+    /// `GITHUB_OUTPUT`: the step's outputs file (`summary_written=true` lets
+    /// a later step skip its fallback summary).
+    pub output_file: Option<PathBuf>,
     /// The checkout annotations are relative to (`GITHUB_WORKSPACE`, or
     /// `CI_PROJECT_DIR` under GitLab).
     pub workspace: Option<PathBuf>,
@@ -71,6 +74,7 @@ impl CiEnv {
             } else {
                 None
             },
+            output_file: if github { path("GITHUB_OUTPUT") } else { None },
             workspace: if github {
                 path("GITHUB_WORKSPACE")
             } else if gitlab {
@@ -142,7 +146,7 @@ pub fn observers(env: &CiEnv, opts: &ObserverOptions) -> Vec<Box<dyn Observer>> 
             opts.root.clone(),
             env.workspace.clone(),
             env.step_summary.clone(),
-        )));
+        ).with_output_file(env.output_file.clone())));
     }
     if env.gitlab {
         list.push(Box::new(GitlabObserver::new(Box::new(std::io::stderr()))));
