@@ -148,18 +148,14 @@ impl crate::cycle::events::Observer for GithubObserver {
                     self.line(&text);
                 }
             }
-            Event::Adjustment { iteration, text } => {
-                if self.warnings < MAX_ANNOTATIONS {
-                    self.warnings += 1;
-                    let msg = format!(
-                        "::warning title={}::{}",
-                        escape_property(&format!(
-                            "auto-etl adjustment after iteration {iteration}"
-                        )),
-                        escape_data(text)
-                    );
-                    self.line(&msg);
-                }
+            Event::Adjustment { iteration, text } if self.warnings < MAX_ANNOTATIONS => {
+                self.warnings += 1;
+                let msg = format!(
+                    "::warning title={}::{}",
+                    escape_property(&format!("auto-etl adjustment after iteration {iteration}")),
+                    escape_data(text)
+                );
+                self.line(&msg);
             }
             Event::IterationEnd { .. } => self.end_group(),
             Event::RunEnd { report } => {
@@ -211,6 +207,9 @@ mod tests {
         assert!(out.contains("::warning title=auto-etl adjustment after iteration 2::cleanup standard -> deep (already_exists)"), "{out}");
         let md = std::fs::read_to_string(&summary).unwrap();
         assert!(md.starts_with("earlier step\n## auto-etl ✅ GREEN"), "{md}");
-        assert_eq!(std::fs::read_to_string(outputs).unwrap(), "summary_written=true\n");
+        assert_eq!(
+            std::fs::read_to_string(outputs).unwrap(),
+            "summary_written=true\n"
+        );
     }
 }

@@ -141,12 +141,15 @@ impl ObserverOptions {
 pub fn observers(env: &CiEnv, opts: &ObserverOptions) -> Vec<Box<dyn Observer>> {
     let mut list: Vec<Box<dyn Observer>> = Vec::new();
     if env.github {
-        list.push(Box::new(GithubObserver::new(
-            Box::new(std::io::stderr()),
-            opts.root.clone(),
-            env.workspace.clone(),
-            env.step_summary.clone(),
-        ).with_output_file(env.output_file.clone())));
+        list.push(Box::new(
+            GithubObserver::new(
+                Box::new(std::io::stderr()),
+                opts.root.clone(),
+                env.workspace.clone(),
+                env.step_summary.clone(),
+            )
+            .with_output_file(env.output_file.clone()),
+        ));
     }
     if env.gitlab {
         list.push(Box::new(GitlabObserver::new(Box::new(std::io::stderr()))));

@@ -317,7 +317,7 @@ mod tests {
         assert!(page.contains("connection_refused"));
         assert!(page.contains("cleanup standard -&gt; deep (already_exists)"));
         assert!(page.contains("<polyline"));
-        assert_eq!(page.matches("<rect").count() >= 6, true);
+        assert!(page.matches("<rect").count() >= 6);
     }
 
     #[test]
