@@ -43,6 +43,9 @@ pub enum Command {
     Init(InitArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Print the man page (roff) generated from this command line.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,6 +161,27 @@ pub struct OutputArgs {
     /// Format of the agent's own log.
     #[arg(long, value_enum, env = "AUTO_ETL_LOG_FORMAT")]
     pub log_format: Option<OutputFormat>,
+    /// Also write the run's figures in the Prometheus text format (for a
+    /// node_exporter textfile collector).
+    #[arg(long, env = "AUTO_ETL_METRICS_FILE")]
+    pub metrics_file: Option<PathBuf>,
+    /// POST the final verdict as JSON (Slack-compatible `text`) to this
+    /// http:// URL.
+    #[arg(long, env = "AUTO_ETL_NOTIFY")]
+    pub notify: Option<String>,
+    /// Progress display on stderr [default: auto: a terminal outside CI]
+    #[arg(long, value_enum, env = "AUTO_ETL_PROGRESS")]
+    pub progress: Option<ProgressMode>,
+}
+
+/// When to draw the progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ProgressMode {
+    /// Only when stderr is a terminal and not in CI.
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Args)]

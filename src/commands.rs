@@ -1,8 +1,9 @@
 //! Subcommand dispatch: each command turns its arguments into work and an
 //! exit code.
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, CompletionsArgs, ReportArgs, ReportFormat};
 use crate::exit;
+use anyhow::Context;
 
 /// Runs the parsed command line.
 pub async fn dispatch(cli: Cli) -> u8 {
@@ -11,6 +12,10 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Some(Command::Run(args)) => crate::cycle::run_command(args).await,
         Some(Command::Demo(args)) => crate::demo::run(args).await,
         Some(Command::Cleanup(a)) => crate::docker::command::cmd_cleanup(&a).await,
+        Some(Command::Report(args)) => report(args),
+        Some(Command::Init(args)) => crate::init::run(args),
+        Some(Command::Completions(args)) => completions(args),
+        Some(Command::Man) => man(),
         Some(_) => Err(anyhow::anyhow!("not built yet")),
     };
     match result {
@@ -20,4 +25,47 @@ pub async fn dispatch(cli: Cli) -> u8 {
             exit::USAGE
         }
     }
+}
+
+/// `auto-etl report FILE --format F`: renders a stored JSON report.
+fn report(args: ReportArgs) -> anyhow::Result<u8> {
+    if args.from_journal {
+        anyhow::bail!(
+            "--from-journal: rebuilding a report from a journal is not built into this command yet (use the journal support)"
+        );
+    }
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read the report {}", args.file.display()))?;
+    let report: crate::report::Report = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an auto-etl report", args.file.display()))?;
+    let out = match args.format {
+        ReportFormat::Text => crate::report::render::summary(&report, &args.file),
+        ReportFormat::Markdown => crate::report::markdown::markdown(&report),
+        ReportFormat::Junit => crate::report::junit::junit_xml(&report),
+        ReportFormat::Html => crate::report::html::html(&report),
+        ReportFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&report)?;
+            s.push('\n');
+            s
+        }
+    };
+    print!("{out}");
+    Ok(exit::SUCCESS)
+}
+
+/// `auto-etl completions SHELL`.
+fn completions(args: CompletionsArgs) -> anyhow::Result<u8> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    clap_complete::generate(args.shell, &mut cmd, "auto-etl", &mut std::io::stdout());
+    Ok(exit::SUCCESS)
+}
+
+/// `auto-etl man` (hidden): the man page, in roff, from the CLI definition.
+fn man() -> anyhow::Result<u8> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut std::io::stdout())
+        .context("cannot write the man page")?;
+    Ok(exit::SUCCESS)
 }

@@ -1,6 +1,9 @@
 //! The cycle report: DESIGN.md's JSON shape, written atomically, and its
 //! human renderings.
 
+pub mod html;
+pub mod junit;
+pub mod markdown;
 pub mod render;
 pub mod write;
 

@@ -1,4 +1,5 @@
 //! Integration suites, one module per capability.
 
+mod ci;
 mod cycle;
 mod docker;
