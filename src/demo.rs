@@ -78,7 +78,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
         }
     };
     let report_dir = cfg.report_dir.clone();
-    let code = crate::cycle::run_with_config(cfg).await;
+    let code = crate::cycle::run_with_outputs(cfg, &run_args.output).await;
     if args.keep || args.dir.is_some() {
         eprintln!(
             "auto-etl demo: kept the pipeline repository at {}",

@@ -8,14 +8,27 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
-/// Installs the subscriber. `file` receives the agent log of a run.
-pub fn init(debug: bool, verbose: u8, json: bool, file: Option<&Path>) -> std::io::Result<()> {
+/// Installs the subscriber. `file` receives the agent log of a run. With
+/// `quiet_console` (a progress display owns the terminal) stderr only shows
+/// warnings unless debugging; the file keeps everything.
+pub fn init(
+    debug: bool,
+    verbose: u8,
+    json: bool,
+    quiet_console: bool,
+    file: Option<&Path>,
+) -> std::io::Result<()> {
     let level = match (debug, verbose) {
         (true, _) | (_, 1) => "debug",
         (_, 0) => "info",
         _ => "trace",
     };
-    let filter = || {
+    let console_level = if quiet_console && !debug && verbose == 0 {
+        "warn"
+    } else {
+        level
+    };
+    let filter = |level: &str| {
         EnvFilter::try_from_env("AUTO_ETL_LOG")
             .unwrap_or_else(|_| EnvFilter::new(format!("auto_etl={level}")))
     };
@@ -23,8 +36,8 @@ pub fn init(debug: bool, verbose: u8, json: bool, file: Option<&Path>) -> std::i
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
-        .with_ansi(crate::logging::color_allowed())
-        .with_filter(filter());
+        .with_ansi(color_allowed())
+        .with_filter(filter(console_level));
     let file_layer = match file {
         Some(path) => {
             let f = std::fs::OpenOptions::new()
@@ -36,9 +49,9 @@ pub fn init(debug: bool, verbose: u8, json: bool, file: Option<&Path>) -> std::i
                 .with_ansi(false)
                 .with_target(false);
             Some(if json {
-                layer.json().with_filter(filter()).boxed()
+                layer.json().with_filter(filter(level)).boxed()
             } else {
-                layer.with_filter(filter()).boxed()
+                layer.with_filter(filter(level)).boxed()
             })
         }
         None => None,
@@ -52,11 +65,5 @@ pub fn init(debug: bool, verbose: u8, json: bool, file: Option<&Path>) -> std::i
 
 /// Colour only on a terminal, outside CI, unless NO_COLOR; FORCE_COLOR forces it.
 pub fn color_allowed() -> bool {
-    use std::io::IsTerminal;
-    if std::env::var_os("FORCE_COLOR").is_some() {
-        return true;
-    }
-    std::env::var_os("NO_COLOR").is_none()
-        && std::env::var_os("CI").is_none()
-        && std::io::stderr().is_terminal()
+    crate::ci::CiEnv::from_env().colour()
 }

@@ -140,6 +140,8 @@ pub struct RunOptions {
     pub no_cleanup: bool,
     pub format: OutputFormat,
     pub log_format: OutputFormat,
+    /// A progress display owns the terminal (set by the caller, not the file).
+    pub progress: bool,
 }
 
 /// The whole, validated configuration of a run.
@@ -346,6 +348,7 @@ pub fn resolve(
         no_cleanup: args.phases.no_cleanup,
         format: args.output.format.unwrap_or(OutputFormat::Text),
         log_format: args.output.log_format.unwrap_or(OutputFormat::Text),
+        progress: false,
     };
     Ok(Config {
         file,

@@ -60,7 +60,20 @@ pub async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
             return Ok(exit::USAGE);
         }
     };
-    Ok(run_with_config(cfg).await)
+    Ok(run_with_outputs(cfg, &args.output).await)
+}
+
+/// Runs the loop with the observers the outside world asks for: CI groups
+/// and annotations, the progress display, JUnit, metrics file, notification.
+pub async fn run_with_outputs(mut cfg: Config, output: &crate::cli::OutputArgs) -> u8 {
+    let env = crate::ci::CiEnv::from_env();
+    let opts = crate::ci::ObserverOptions::new(&cfg, output);
+    cfg.options.progress = env.progress(opts.progress);
+    let mut observers = events::Observers::default();
+    for o in crate::ci::observers(&env, &opts) {
+        observers.add(o);
+    }
+    run_observed(cfg, observers).await
 }
 
 /// Runs the loop with a resolved configuration; returns the exit code.
@@ -95,6 +108,7 @@ pub async fn run_observed(mut cfg: Config, observers: events::Observers) -> u8 {
         cfg.options.debug,
         cfg.options.verbose,
         json_log,
+        cfg.options.progress,
         Some(&agent_log),
     ) {
         eprintln!(

@@ -368,7 +368,6 @@ fn progress_shows_the_phase_in_a_terminal() {
 }
 
 #[test]
-#[ignore = "needs ci::observers wired into the cycle"]
 fn progress_is_drawn_by_a_real_run_in_a_terminal() {
     if !tmux_available() {
         return;
@@ -548,7 +547,6 @@ fn observers_replaying_a_real_run_write_junit_metrics_and_annotations() {
 }
 
 #[test]
-#[ignore = "needs ci::observers wired into the cycle"]
 fn a_run_under_github_actions_writes_groups_summary_junit_and_metrics() {
     let pipe = refused_once();
     let summary = pipe.path().join("summary.md");
