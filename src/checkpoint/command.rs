@@ -2,9 +2,9 @@
 //! current branch, the index or the working tree: `restore` only creates a
 //! branch (and, if asked, a separate worktree).
 
+use super::message;
 use super::outcome::{self, Entry};
 use super::repo::{self, LAST_GREEN};
-use super::message;
 use anyhow::{anyhow, bail, Context};
 use git2::{BranchType, Oid, Repository};
 use std::io::Write;
@@ -14,12 +14,18 @@ use std::process::Command;
 /// Lists the checkpoints of `run` (all runs when `None`) as a table or as
 /// JSON `{"checkpoints": [{run, iteration, status, commit, time, ref}],
 /// "last_green": {commit, run, iteration} | null}`.
-pub fn cmd_checkpoints(root: &Path, run: Option<&str>, json: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
+pub fn cmd_checkpoints(
+    root: &Path,
+    run: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
     let repo = repo::open(root)?;
     if let Some(r) = run {
         repo::run_component(r)?;
     }
-    let entries = outcome::entries(&repo, run).context("failed to read refs/auto-etl/iterations")?;
+    let entries =
+        outcome::entries(&repo, run).context("failed to read refs/auto-etl/iterations")?;
     if let (Some(r), true) = (run, entries.is_empty()) {
         bail!("no checkpoints for run `{r}` (`auto-etl checkpoints` lists all runs)");
     }
@@ -40,8 +46,17 @@ pub fn cmd_checkpoints(root: &Path, run: Option<&str>, json: bool, out: &mut dyn
         writeln!(out, "no checkpoints yet")?;
         return Ok(crate::exit::SUCCESS);
     }
-    let width = entries.iter().map(|e| e.run.len()).max().unwrap_or(3).max(3);
-    writeln!(out, "{:<width$}  {:>4}  {:<8}  {:<10}  TIME", "RUN", "ITER", "STATUS", "COMMIT")?;
+    let width = entries
+        .iter()
+        .map(|e| e.run.len())
+        .max()
+        .unwrap_or(3)
+        .max(3);
+    writeln!(
+        out,
+        "{:<width$}  {:>4}  {:<8}  {:<10}  TIME",
+        "RUN", "ITER", "STATUS", "COMMIT"
+    )?;
     for e in &entries {
         writeln!(
             out,
@@ -56,7 +71,11 @@ pub fn cmd_checkpoints(root: &Path, run: Option<&str>, json: bool, out: &mut dyn
     if let Some((commit, at)) = green {
         let short = &commit.to_string()[..10];
         match at {
-            Some(e) => writeln!(out, "last-green: {short} (run {} iteration {})", e.run, e.iteration)?,
+            Some(e) => writeln!(
+                out,
+                "last-green: {short} (run {} iteration {})",
+                e.run, e.iteration
+            )?,
             None => writeln!(out, "last-green: {short}")?,
         }
     }
@@ -83,12 +102,21 @@ pub fn cmd_restore(
         bail!("branch `{branch}` already exists: choose another name with --to-branch");
     }
     if let Some(path) = worktree {
-        let busy = path.exists() && path.read_dir().map(|mut d| d.next().is_some()).unwrap_or(true);
+        let busy = path.exists()
+            && path
+                .read_dir()
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true);
         if busy {
-            bail!("{} already exists and is not empty: choose a new worktree path", path.display());
+            bail!(
+                "{} already exists and is not empty: choose a new worktree path",
+                path.display()
+            );
         }
     }
-    let target_commit = repo.find_commit(commit).context("failed to read the checkpoint commit")?;
+    let target_commit = repo
+        .find_commit(commit)
+        .context("failed to read the checkpoint commit")?;
     repo.branch(&branch, &target_commit, false)
         .with_context(|| format!("failed to create branch `{branch}`"))?;
     let short = &commit.to_string()[..10];
@@ -140,7 +168,10 @@ fn resolve(repo: &Repository, target: &str) -> anyhow::Result<(Oid, String, Stri
         .map_err(|_| anyhow!("`{iter}` in `{target}` is not an iteration number"))?;
     repo::run_component(run)?;
     let reference = repo::iteration_ref(run, iteration);
-    let Ok(commit) = repo.find_reference(&reference).and_then(|r| r.peel_to_commit()) else {
+    let Ok(commit) = repo
+        .find_reference(&reference)
+        .and_then(|r| r.peel_to_commit())
+    else {
         let known: Vec<String> = outcome::entries(repo, Some(run))
             .unwrap_or_default()
             .iter()
@@ -149,7 +180,10 @@ fn resolve(repo: &Repository, target: &str) -> anyhow::Result<(Oid, String, Stri
         if known.is_empty() {
             bail!("no checkpoints for run `{run}` (`auto-etl checkpoints` lists the runs)");
         }
-        bail!("run `{run}` has no checkpoint for iteration {iteration} (it has: {})", known.join(", "));
+        bail!(
+            "run `{run}` has no checkpoint for iteration {iteration} (it has: {})",
+            known.join(", ")
+        );
     };
     Ok((
         commit.id(),
@@ -177,7 +211,9 @@ fn from_trailers(repo: &Repository, commit: Oid) -> Option<(String, u32)> {
     let c = repo.find_commit(commit).ok()?;
     let m = c.message()?;
     let run = message::trailer(m, message::TRAILER_RUN)?.to_string();
-    let iter = message::trailer(m, message::TRAILER_ITERATION)?.parse().ok()?;
+    let iter = message::trailer(m, message::TRAILER_ITERATION)?
+        .parse()
+        .ok()?;
     Some((run, iter))
 }
 

@@ -62,7 +62,11 @@ impl Exclusions {
     pub fn check(&self, path: &str) -> Option<Excluded> {
         let path = path.trim_end_matches('/');
         if let Some(dir) = &self.report_dir {
-            if path == dir || path.strip_prefix(dir.as_str()).is_some_and(|rest| rest.starts_with('/')) {
+            if path == dir
+                || path
+                    .strip_prefix(dir.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            {
                 return Some(Excluded::ReportDir);
             }
         }
@@ -92,7 +96,8 @@ fn glob_matches(pattern: &Pattern, path: &str) -> bool {
         return path.split('/').any(|c| pattern.matches_with(c, OPTIONS));
     }
     let dirs = path.match_indices('/').map(|(i, _)| &path[..i]);
-    dirs.chain(std::iter::once(path)).any(|p| pattern.matches_with(p, OPTIONS))
+    dirs.chain(std::iter::once(path))
+        .any(|p| pattern.matches_with(p, OPTIONS))
 }
 
 #[cfg(test)]
@@ -109,7 +114,13 @@ mod tests {
     #[test]
     fn env_files_at_any_depth() {
         let e = ex(&[], None);
-        for p in [".env", ".env.local", "svc/.env", "a/b/.env.production", ".env/x"] {
+        for p in [
+            ".env",
+            ".env.local",
+            "svc/.env",
+            "a/b/.env.production",
+            ".env/x",
+        ] {
             assert_eq!(e.check(p), Some(Excluded::EnvFile), "{p}");
         }
         for p in [".envrc", "env.example", "src/environment.rs", "x.env"] {
@@ -121,11 +132,17 @@ mod tests {
     fn report_dir_and_its_contents() {
         let e = ex(&[], Some("logs/"));
         assert_eq!(e.check("logs"), Some(Excluded::ReportDir));
-        assert_eq!(e.check("logs/auto_cycle_report_1.json"), Some(Excluded::ReportDir));
+        assert_eq!(
+            e.check("logs/auto_cycle_report_1.json"),
+            Some(Excluded::ReportDir)
+        );
         assert_eq!(e.check("logs2/x"), None);
         assert_eq!(e.check("src/logs/x"), None);
         let nested = ex(&[], Some("build/reports"));
-        assert_eq!(nested.check("build/reports/a/b.log"), Some(Excluded::ReportDir));
+        assert_eq!(
+            nested.check("build/reports/a/b.log"),
+            Some(Excluded::ReportDir)
+        );
         assert_eq!(nested.check("build/other"), None);
     }
 

@@ -29,7 +29,9 @@ impl IndexLock {
                 staged: git_dir.join(format!("index.auto-etl.{}", std::process::id())),
                 done: false,
             }),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(CheckpointError::IndexLocked(lock)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                Err(CheckpointError::IndexLocked(lock))
+            }
             Err(source) => Err(CheckpointError::Io {
                 what: "create index.lock",
                 source,
@@ -89,7 +91,10 @@ mod tests {
         std::fs::write(dir.path().join("index.lock"), "theirs").unwrap();
         let err = IndexLock::acquire(dir.path()).err().unwrap();
         assert!(matches!(err, CheckpointError::IndexLocked(_)));
-        assert_eq!(std::fs::read_to_string(dir.path().join("index.lock")).unwrap(), "theirs");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("index.lock")).unwrap(),
+            "theirs"
+        );
     }
 
     #[test]
@@ -103,7 +108,10 @@ mod tests {
         std::fs::write(lock.staged_path(), "new").unwrap();
         lock.stage().unwrap();
         lock.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("index")).unwrap(), "new");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("index")).unwrap(),
+            "new"
+        );
         assert!(!dir.path().join("index.lock").exists());
     }
 }

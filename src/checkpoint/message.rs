@@ -23,12 +23,18 @@ const MAX_ITEM_CHARS: usize = 120;
 /// The commit message of a checkpoint: a subject naming run and iteration,
 /// the previous iteration in short, and machine-readable trailers.
 pub fn commit_message(ctx: &CheckpointContext) -> String {
-    let mut m = format!("auto-etl checkpoint: run {}, iteration {}\n\n", ctx.run_id, ctx.iteration);
+    let mut m = format!(
+        "auto-etl checkpoint: run {}, iteration {}\n\n",
+        ctx.run_id, ctx.iteration
+    );
     match &ctx.previous {
         None => m.push_str("first iteration of the run\n"),
         Some(p) => {
             let prev = ctx.iteration.saturating_sub(1);
-            m.push_str(&format!("previous iteration {prev}: {}\n", one_line(&p.status)));
+            m.push_str(&format!(
+                "previous iteration {prev}: {}\n",
+                one_line(&p.status)
+            ));
             push_list(&mut m, "errors", &p.errors);
             push_list(&mut m, "adjustments", &p.adjustments);
         }
@@ -118,7 +124,9 @@ mod tests {
         };
         let m = commit_message(&ctx(2, Some(prev)));
         assert!(m.contains("previous iteration 1: failed\n"));
-        assert!(m.contains("errors (1):\n- connection_refused: could not connect to server (line 41)\n"));
+        assert!(m.contains(
+            "errors (1):\n- connection_refused: could not connect to server (line 41)\n"
+        ));
         assert!(m.contains("adjustments: none\n"));
         assert_eq!(trailer(&m, TRAILER_PREVIOUS), Some("failed"));
         assert_eq!(trailer(&m, TRAILER_ITERATION), Some("2"));
@@ -128,7 +136,9 @@ mod tests {
     fn long_lists_and_lines_are_cut() {
         let prev = PreviousIteration {
             status: "failed".into(),
-            errors: (0..8).map(|i| format!("e{i} {}", "x".repeat(300))).collect(),
+            errors: (0..8)
+                .map(|i| format!("e{i} {}", "x".repeat(300)))
+                .collect(),
             adjustments: vec!["timeout 10s -> 15s (timeout)".into()],
         };
         let m = commit_message(&ctx(3, Some(prev)));

@@ -103,7 +103,12 @@ impl CheckpointRecord {
 /// Takes a checkpoint of `root`'s working tree. Blocking: call it off the
 /// async workers. Never fails the run: problems become `skipped_reason` or
 /// `warnings`, and the repository is left unlocked.
-pub fn checkpoint(root: &Path, git: &GitConfig, report_dir: &Path, ctx: &CheckpointContext) -> CheckpointRecord {
+pub fn checkpoint(
+    root: &Path,
+    git: &GitConfig,
+    report_dir: &Path,
+    ctx: &CheckpointContext,
+) -> CheckpointRecord {
     if git.mode == CheckpointMode::Off {
         return CheckpointRecord::skipped(git.mode, OFF);
     }
@@ -113,7 +118,9 @@ pub fn checkpoint(root: &Path, git: &GitConfig, report_dir: &Path, ctx: &Checkpo
     let mut record = match taken {
         Ok(Ok(record)) => record,
         Ok(Err(e)) => CheckpointRecord::skipped(git.mode, e.to_string()),
-        Err(_) => CheckpointRecord::skipped(git.mode, "checkpoint aborted by an internal error (panic)"),
+        Err(_) => {
+            CheckpointRecord::skipped(git.mode, "checkpoint aborted by an internal error (panic)")
+        }
     };
     if let Some(refused) = &git.push_refused {
         record.warnings.push(refused.clone());

@@ -13,19 +13,35 @@ use std::path::Path;
 /// tag's status becomes `success` or `failed`, and a green iteration moves
 /// `refs/auto-etl/last-green` to its checkpoint commit. Returns a warning
 /// when that could not be done; a skipped checkpoint has nothing to mark.
-pub fn mark_outcome(root: &Path, record: &CheckpointRecord, run_id: &str, iteration: u32, success: bool) -> Option<String> {
+pub fn mark_outcome(
+    root: &Path,
+    record: &CheckpointRecord,
+    run_id: &str,
+    iteration: u32,
+    success: bool,
+) -> Option<String> {
     let commit = record.commit.as_deref()?;
-    let marked = catch_unwind(AssertUnwindSafe(|| mark(root, commit, run_id, iteration, success)));
+    let marked = catch_unwind(AssertUnwindSafe(|| {
+        mark(root, commit, run_id, iteration, success)
+    }));
     match marked {
         Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(format!("checkpoint outcome of iteration {iteration} not recorded: {e}")),
+        Ok(Err(e)) => Some(format!(
+            "checkpoint outcome of iteration {iteration} not recorded: {e}"
+        )),
         Err(_) => Some(format!(
             "checkpoint outcome of iteration {iteration} not recorded: internal error (panic)"
         )),
     }
 }
 
-fn mark(root: &Path, commit: &str, run_id: &str, iteration: u32, success: bool) -> Result<(), CheckpointError> {
+fn mark(
+    root: &Path,
+    commit: &str,
+    run_id: &str,
+    iteration: u32,
+    success: bool,
+) -> Result<(), CheckpointError> {
     let repo = repo::open(root)?;
     let run = repo::run_component(run_id)?;
     let oid = Oid::from_str(commit).map_err(git_err("read the checkpoint commit id"))?;

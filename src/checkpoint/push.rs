@@ -42,14 +42,26 @@ impl CredentialPlan {
             return None;
         }
         let wanted = [
-            (CredentialSource::Username, allowed.contains(CredentialType::USERNAME)),
-            (CredentialSource::SshAgent, allowed.contains(CredentialType::SSH_KEY)),
+            (
+                CredentialSource::Username,
+                allowed.contains(CredentialType::USERNAME),
+            ),
+            (
+                CredentialSource::SshAgent,
+                allowed.contains(CredentialType::SSH_KEY),
+            ),
             (
                 CredentialSource::Token,
                 has_token && allowed.contains(CredentialType::USER_PASS_PLAINTEXT),
             ),
-            (CredentialSource::Helper, allowed.contains(CredentialType::USER_PASS_PLAINTEXT)),
-            (CredentialSource::Default, allowed.contains(CredentialType::DEFAULT)),
+            (
+                CredentialSource::Helper,
+                allowed.contains(CredentialType::USER_PASS_PLAINTEXT),
+            ),
+            (
+                CredentialSource::Default,
+                allowed.contains(CredentialType::DEFAULT),
+            ),
         ];
         let pick = wanted
             .iter()
@@ -82,14 +94,20 @@ pub fn push(repo: &Repository, remote: &str, refspecs: &[String]) -> Result<(), 
         Err(_) if looks_like_url(remote) => repo
             .remote_anonymous(remote)
             .map_err(|e| format!("remote `{remote}`: {}", e.message()))?,
-        Err(_) => return Err(format!("no remote named `{remote}` in this repository (git remote -v)")),
+        Err(_) => {
+            return Err(format!(
+                "no remote named `{remote}` in this repository (git remote -v)"
+            ))
+        }
     };
     let config = repo.config().ok();
     let token = token();
     let plan = RefCell::new(CredentialPlan::default());
     let rejected = RefCell::new(Vec::<String>::new());
     let mut callbacks = RemoteCallbacks::new();
-    callbacks.credentials(|url, user, allowed| credential(&plan, config.as_ref(), token.as_deref(), url, user, allowed));
+    callbacks.credentials(|url, user, allowed| {
+        credential(&plan, config.as_ref(), token.as_deref(), url, user, allowed)
+    });
     callbacks.push_update_reference(|name, status| {
         if let Some(s) = status {
             rejected.borrow_mut().push(format!("{name}: {s}"));
@@ -102,8 +120,14 @@ pub fn push(repo: &Repository, remote: &str, refspecs: &[String]) -> Result<(), 
     drop(opts);
     let rejected = rejected.into_inner();
     match result {
-        Err(e) => Err(format!("push to `{}` failed: {}", remote.name().unwrap_or(""), e.message())),
-        Ok(()) if !rejected.is_empty() => Err(format!("the remote rejected {}", rejected.join(", "))),
+        Err(e) => Err(format!(
+            "push to `{}` failed: {}",
+            remote.name().unwrap_or(""),
+            e.message()
+        )),
+        Ok(()) if !rejected.is_empty() => {
+            Err(format!("the remote rejected {}", rejected.join(", ")))
+        }
         Ok(()) => Ok(()),
     }
 }
@@ -125,7 +149,9 @@ fn credential(
         let cred = match source {
             CredentialSource::Username => Cred::username(user.unwrap_or("git")),
             CredentialSource::SshAgent => Cred::ssh_key_from_agent(user.unwrap_or("git")),
-            CredentialSource::Token => Cred::userpass_plaintext(user.unwrap_or("x-access-token"), token.unwrap_or("")),
+            CredentialSource::Token => {
+                Cred::userpass_plaintext(user.unwrap_or("x-access-token"), token.unwrap_or(""))
+            }
             CredentialSource::Helper => match config {
                 Some(c) => Cred::credential_helper(c, url, user),
                 None => Err(git2::Error::from_str("no git config")),
@@ -140,7 +166,10 @@ fn credential(
 }
 
 fn looks_like_url(remote: &str) -> bool {
-    remote.contains("://") || remote.contains(':') || remote.starts_with('/') || remote.starts_with('.')
+    remote.contains("://")
+        || remote.contains(':')
+        || remote.starts_with('/')
+        || remote.starts_with('.')
 }
 
 /// Bounds how long a dead or silent server can hold the run.
@@ -173,8 +202,14 @@ mod tests {
     #[test]
     fn ssh_asks_for_the_user_name_then_the_agent() {
         let mut plan = CredentialPlan::default();
-        assert_eq!(plan.next(CredentialType::USERNAME, false), Some(CredentialSource::Username));
-        assert_eq!(plan.next(CredentialType::SSH_KEY, false), Some(CredentialSource::SshAgent));
+        assert_eq!(
+            plan.next(CredentialType::USERNAME, false),
+            Some(CredentialSource::Username)
+        );
+        assert_eq!(
+            plan.next(CredentialType::SSH_KEY, false),
+            Some(CredentialSource::SshAgent)
+        );
         assert_eq!(plan.next(CredentialType::SSH_KEY, false), None);
     }
 
@@ -182,7 +217,9 @@ mod tests {
     fn the_attempts_are_bounded_even_when_everything_is_allowed() {
         let mut plan = CredentialPlan::default();
         let all = CredentialType::all();
-        let answered = std::iter::from_fn(|| plan.next(all, true)).take(100).count();
+        let answered = std::iter::from_fn(|| plan.next(all, true))
+            .take(100)
+            .count();
         assert!(answered as u32 <= MAX_CREDENTIAL_ATTEMPTS, "{answered}");
     }
 

@@ -44,7 +44,10 @@ pub enum CheckpointError {
     #[error("run id `{0}` cannot be part of a git ref name")]
     BadRunId(String),
     #[error("failed to {what}: {}", .source.message())]
-    Git { what: &'static str, source: git2::Error },
+    Git {
+        what: &'static str,
+        source: git2::Error,
+    },
     #[error("failed to {what}: {source}")]
     Io {
         what: &'static str,
@@ -110,7 +113,9 @@ pub fn fallback_signature() -> Signature<'static> {
 pub fn head_commit(repo: &Repository) -> Result<Option<Oid>, CheckpointError> {
     match repo.head() {
         Ok(r) => Ok(Some(
-            r.peel_to_commit().map_err(git_err("read the HEAD commit"))?.id(),
+            r.peel_to_commit()
+                .map_err(git_err("read the HEAD commit"))?
+                .id(),
         )),
         Err(e) if matches!(e.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
         Err(e) => Err(CheckpointError::Git {

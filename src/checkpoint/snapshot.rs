@@ -94,7 +94,12 @@ struct Change<'a> {
 impl Change<'_> {
     /// The index entry for the file's current content, or `None` when it
     /// stays out (then a tracked file keeps the content the index has).
-    fn to_index_entry(&self, repo: &Repository, limits: &Limits, warnings: &mut Vec<String>) -> Option<IndexEntry> {
+    fn to_index_entry(
+        &self,
+        repo: &Repository,
+        limits: &Limits,
+        warnings: &mut Vec<String>,
+    ) -> Option<IndexEntry> {
         let path = self.path;
         if path.ends_with('/') {
             warnings.push(format!("{path}: a nested repository; left out"));

@@ -43,7 +43,14 @@ pub fn take(
         CheckpointMode::Off => return Ok(CheckpointRecord::skipped(git.mode, super::OFF)),
     };
     // The commit exists either way; a missing tag only costs the listing.
-    if let Err(e) = repo::write_iteration_tag(&repo, run, ctx.iteration, made.commit, message::STATUS_PENDING, &sig) {
+    if let Err(e) = repo::write_iteration_tag(
+        &repo,
+        run,
+        ctx.iteration,
+        made.commit,
+        message::STATUS_PENDING,
+        &sig,
+    ) {
         warnings.push(e.to_string());
     }
     let mut record = CheckpointRecord {
@@ -89,8 +96,10 @@ fn ref_mode(
     if index.has_conflicts() {
         return Err(CheckpointError::Conflicts);
     }
-    let tree = snapshot::build_tree(repo, &mut index, limits, warnings).map_err(git_err("snapshot the working tree"))?;
-    let (commit, files_changed, note) = commit_if_changed(repo, parent, tree, None, sig, text, since)?;
+    let tree = snapshot::build_tree(repo, &mut index, limits, warnings)
+        .map_err(git_err("snapshot the working tree"))?;
+    let (commit, files_changed, note) =
+        commit_if_changed(repo, parent, tree, None, sig, text, since)?;
     if tip != Some(commit) {
         let log = "auto-etl: checkpoint";
         match tip {
@@ -125,19 +134,25 @@ fn branch_mode(
     };
     let lock = IndexLock::acquire(repo.path())?;
     if lock.index_path().exists() {
-        std::fs::copy(lock.index_path(), lock.staged_path()).map_err(|source| CheckpointError::Io {
-            what: "copy the index",
-            source,
+        std::fs::copy(lock.index_path(), lock.staged_path()).map_err(|source| {
+            CheckpointError::Io {
+                what: "copy the index",
+                source,
+            }
         })?;
     }
     let mut index = Index::open(lock.staged_path()).map_err(git_err("read the index"))?;
     if index.has_conflicts() {
         return Err(CheckpointError::Conflicts);
     }
-    let tree = snapshot::build_tree(repo, &mut index, limits, warnings).map_err(git_err("snapshot the working tree"))?;
+    let tree = snapshot::build_tree(repo, &mut index, limits, warnings)
+        .map_err(git_err("snapshot the working tree"))?;
     let parent = repo::head_commit(repo)?;
     if let Some(p) = parent {
-        let same = repo.find_commit(p).map(|c| c.tree_id() == tree).unwrap_or(false);
+        let same = repo
+            .find_commit(p)
+            .map(|c| c.tree_id() == tree)
+            .unwrap_or(false);
         if same {
             // Nothing to commit: the lock goes, the index stays as it was.
             return Ok(Made {
@@ -152,7 +167,8 @@ fn branch_mode(
     lock.stage()?;
     // libgit2 refuses if the branch moved since we read HEAD (the parent is
     // checked against the ref's current value); the lock then restores the index.
-    let (commit, files_changed, note) = commit_if_changed(repo, parent, tree, Some("HEAD"), sig, text, "HEAD")?;
+    let (commit, files_changed, note) =
+        commit_if_changed(repo, parent, tree, Some("HEAD"), sig, text, "HEAD")?;
     if let Err(e) = lock.commit() {
         warnings.push(format!(
             "{branch} moved to {commit} but {e}: run `git reset` to bring the index in line"
@@ -181,7 +197,9 @@ fn commit_if_changed(
         .map(|p| repo.find_commit(p))
         .transpose()
         .map_err(git_err("read the parent commit"))?;
-    let new_tree = repo.find_tree(tree).map_err(git_err("read the snapshot tree"))?;
+    let new_tree = repo
+        .find_tree(tree)
+        .map_err(git_err("read the snapshot tree"))?;
     if let Some(p) = parent.as_ref().filter(|p| p.tree_id() == tree) {
         let note = format!("nothing changed since {since}: no new commit");
         return Ok((p.id(), 0, Some(note)));
@@ -210,7 +228,10 @@ fn refspecs(repo: &Repository, mode: CheckpointMode, ref_name: &str, run: &str) 
         let glob = format!("{}{run}/*", repo::ITERATIONS);
         if let Ok(refs) = repo.references_glob(&glob) {
             // Forced: mark_outcome rewrites a tag after it was first pushed.
-            specs.extend(refs.flatten().filter_map(|r| r.name().map(|n| format!("+{n}:{n}"))));
+            specs.extend(
+                refs.flatten()
+                    .filter_map(|r| r.name().map(|n| format!("+{n}:{n}"))),
+            );
         }
     }
     specs
@@ -224,13 +245,23 @@ fn relative_report_dir(workdir: &Path, root: &Path, report_dir: &Path) -> Option
         root.join(report_dir)
     };
     let canonical = |p: &Path| -> PathBuf {
-        p.canonicalize().unwrap_or_else(|_| match (p.parent(), p.file_name()) {
-            (Some(dir), Some(name)) => dir.canonicalize().map(|d| d.join(name)).unwrap_or_else(|_| p.to_path_buf()),
-            _ => p.to_path_buf(),
-        })
+        p.canonicalize()
+            .unwrap_or_else(|_| match (p.parent(), p.file_name()) {
+                (Some(dir), Some(name)) => dir
+                    .canonicalize()
+                    .map(|d| d.join(name))
+                    .unwrap_or_else(|_| p.to_path_buf()),
+                _ => p.to_path_buf(),
+            })
     };
-    let rel = canonical(&abs).strip_prefix(canonical(workdir)).ok()?.to_path_buf();
-    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let rel = canonical(&abs)
+        .strip_prefix(canonical(workdir))
+        .ok()?
+        .to_path_buf();
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     Some(parts.join("/"))
 }
 
@@ -240,7 +271,9 @@ fn describe_state(state: RepositoryState) -> &'static str {
         RepositoryState::Revert | RepositoryState::RevertSequence => "revert",
         RepositoryState::CherryPick | RepositoryState::CherryPickSequence => "cherry-pick",
         RepositoryState::Bisect => "bisect",
-        RepositoryState::Rebase | RepositoryState::RebaseInteractive | RepositoryState::RebaseMerge => "rebase",
+        RepositoryState::Rebase
+        | RepositoryState::RebaseInteractive
+        | RepositoryState::RebaseMerge => "rebase",
         RepositoryState::ApplyMailbox | RepositoryState::ApplyMailboxOrRebase => "git am",
         RepositoryState::Clean => "clean state",
     }
