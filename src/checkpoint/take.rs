@@ -91,8 +91,10 @@ fn ref_mode(
         Some(t) => (Some(t), "the last checkpoint"),
         None => (repo::head_commit(repo)?, "HEAD"),
     };
-    // Read into memory and never written: `.git/index` stays byte for byte.
-    let mut index = Index::open(&repo.path().join("index")).map_err(git_err("read the index"))?;
+    // The repository's own index object, which the status reuses instead of
+    // parsing the file twice. Changed in memory only and never written:
+    // `.git/index` stays byte for byte.
+    let mut index = repo.index().map_err(git_err("read the index"))?;
     if index.has_conflicts() {
         return Err(CheckpointError::Conflicts);
     }
