@@ -654,3 +654,26 @@ impl ArgPath for AutoEtl {
         self.args([p])
     }
 }
+
+#[test]
+fn a_corrupt_index_is_skipped_and_leaves_no_lock() {
+    let dir = repo();
+    let root = dir.path();
+    write(root, "a.txt", "edit\n");
+    fs::write(root.join(".git/index"), b"DIRC garbage").unwrap();
+    let head = git(root, &["rev-parse", "HEAD"]);
+    for mode in [CheckpointMode::Ref, CheckpointMode::Branch] {
+        let rec = take(root, &config(mode), 1);
+        let reason = rec.skipped_reason.unwrap_or_default();
+        assert!(reason.contains("index"), "{mode:?}: {reason}");
+        assert!(!root.join(".git/index.lock").exists(), "{mode:?}");
+        assert_eq!(fs::read(root.join(".git/index")).unwrap(), b"DIRC garbage");
+        assert_eq!(git(root, &["rev-parse", "HEAD"]), head);
+    }
+    let leftovers: Vec<_> = fs::read_dir(root.join(".git"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("index."))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
