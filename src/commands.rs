@@ -16,6 +16,29 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Some(Command::Init(args)) => crate::init::run(args),
         Some(Command::Completions(args)) => completions(args),
         Some(Command::Man) => man(),
+        Some(Command::Checkpoints(a)) => std::env::current_dir()
+            .map_err(anyhow::Error::from)
+            .and_then(|root| {
+                let json = a.format == crate::cli::OutputFormat::Json;
+                crate::checkpoint::cmd_checkpoints(
+                    &root,
+                    a.run.as_deref(),
+                    json,
+                    &mut std::io::stdout().lock(),
+                )
+            }),
+        Some(Command::Restore(a)) => std::env::current_dir()
+            .map_err(anyhow::Error::from)
+            .and_then(|root| {
+                let to_branch = a.to_branch.as_deref();
+                crate::checkpoint::cmd_restore(
+                    &root,
+                    &a.target,
+                    to_branch,
+                    a.worktree.as_deref(),
+                    &mut std::io::stdout().lock(),
+                )
+            }),
         Some(_) => Err(anyhow::anyhow!("not built yet")),
     };
     match result {
