@@ -645,16 +645,6 @@ fn restore_into_a_worktree_checks_the_checkpoint_out_there() {
     assert_eq!(look(root), before);
 }
 
-trait ArgPath {
-    fn arg_path(self, p: &Path) -> AutoEtl;
-}
-
-impl ArgPath for AutoEtl {
-    fn arg_path(self, p: &Path) -> AutoEtl {
-        self.args([p])
-    }
-}
-
 #[test]
 fn a_corrupt_index_is_skipped_and_leaves_no_lock() {
     let dir = repo();
