@@ -1,1 +1,2 @@
 //! Integration suites, one module per capability.
+mod classify;
