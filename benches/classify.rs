@@ -11,7 +11,12 @@ use std::sync::Arc;
 /// A deterministic log of `size` bytes.
 fn generate_log(size: usize) -> Vec<u8> {
     let steps = ["extract", "transform", "load", "validate", "publish"];
-    let tables = ["staging.sales", "staging.orders", "dim.customer", "fact.events"];
+    let tables = [
+        "staging.sales",
+        "staging.orders",
+        "dim.customer",
+        "fact.events",
+    ];
     let failures = [
         "ERROR 1146 (42S02) at line 3: Table 'etl.sales' doesn't exist",
         "psycopg2.OperationalError: connection to server at \"localhost\" (127.0.0.1), port 5432 failed: Connection refused",
@@ -92,9 +97,15 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("classify");
     g.throughput(Throughput::Bytes(log.len() as u64));
     g.sample_size(10);
-    g.bench_function("builtin", |b| b.iter(|| black_box(scan(&builtin, &none, &log))));
-    g.bench_function("builtin+50_user_rules", |b| b.iter(|| black_box(scan(&extended, &none, &log))));
-    g.bench_function("builtin+markers", |b| b.iter(|| black_box(scan(&builtin, &markers, &log))));
+    g.bench_function("builtin", |b| {
+        b.iter(|| black_box(scan(&builtin, &none, &log)))
+    });
+    g.bench_function("builtin+50_user_rules", |b| {
+        b.iter(|| black_box(scan(&extended, &none, &log)))
+    });
+    g.bench_function("builtin+markers", |b| {
+        b.iter(|| black_box(scan(&builtin, &markers, &log)))
+    });
     g.bench_function("builtin+50_user_rules+markers", |b| {
         b.iter(|| black_box(scan(&extended, &markers, &log)))
     });

@@ -41,14 +41,18 @@ impl Benign {
     fn new() -> Benign {
         let re = |p: &str| Regex::new(p).expect("benign pattern compiles");
         Benign {
-            level: re(r"\b(?:DEBUG\d?|TRACE|NOTICE|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL|PANIC|SEVERE)\b"),
+            level: re(
+                r"\b(?:DEBUG\d?|TRACE|NOTICE|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL|PANIC|SEVERE)\b",
+            ),
             logfmt_debug: re(r#"(?i)\blevel"?\s*[=:]\s*"?(?:debug|trace)\b"#),
             mysql_note: re(r"^\s*Note \(Code \d+\)"),
             announce: re(concat!(
                 r"(?i)\bretrying\b|\bwill retry\b|\bretry(?:ing)? in \d|\bUP_FOR_RETRY\b",
                 r"|deprecat|\bFutureWarning\b"
             )),
-            gave_up: re(r"(?i)giving up|gave up|max retries exceeded|retries exhausted|failed after \d+|no (?:more )?retries left|out of retries"),
+            gave_up: re(
+                r"(?i)giving up|gave up|max retries exceeded|retries exhausted|failed after \d+|no (?:more )?retries left|out of retries",
+            ),
             spans: re(concat!(
                 // counters that say nothing went wrong
                 r"(?i)(?:^|[\s(\[,;])(?:0|no|zero|without)\s+(?:\w+\s+)?(?:errors?|error\(s\)|failures?|failed)\b",
@@ -176,11 +180,24 @@ mod tests {
     #[test]
     fn masks_harmless_spans_only() {
         let b = Benign::get();
-        let shown = |s: &str| String::from_utf8(b.mask(s.as_bytes()).into_owned()).unwrap().replace('\0', "_");
-        assert_eq!(shown("Done. PASS=5 WARN=0 ERROR=0 SKIP=0 TOTAL=5"), "Done. PASS=5 WARN=0 _______ SKIP=0 TOTAL=5");
-        assert_eq!(shown("Done. PASS=4 WARN=0 ERROR=1 SKIP=0 TOTAL=5"), "Done. PASS=4 WARN=0 ERROR=1 SKIP=0 TOTAL=5");
+        let shown = |s: &str| {
+            String::from_utf8(b.mask(s.as_bytes()).into_owned())
+                .unwrap()
+                .replace('\0', "_")
+        };
+        assert_eq!(
+            shown("Done. PASS=5 WARN=0 ERROR=0 SKIP=0 TOTAL=5"),
+            "Done. PASS=5 WARN=0 _______ SKIP=0 TOTAL=5"
+        );
+        assert_eq!(
+            shown("Done. PASS=4 WARN=0 ERROR=1 SKIP=0 TOTAL=5"),
+            "Done. PASS=4 WARN=0 ERROR=1 SKIP=0 TOTAL=5"
+        );
         assert_eq!(shown("ERROR_LOG=/var/log/x"), "__________/var/log/x");
-        assert_eq!(shown("CREATE TABLE IF NOT EXISTS sales"), "CREATE TABLE _____________ sales");
+        assert_eq!(
+            shown("CREATE TABLE IF NOT EXISTS sales"),
+            "CREATE TABLE _____________ sales"
+        );
         assert_eq!(shown("0 errors"), "________");
         assert_eq!(shown("errors: []"), "__________");
         assert_eq!(shown("failed=0"), "________");
@@ -188,8 +205,14 @@ mod tests {
         assert_eq!(shown("Found 0 errors."), "Found_________.");
         assert_eq!(shown("run --timeout 30 x"), "run_____________ x");
         assert_eq!(shown("timeout=30s"), "___________");
-        assert_eq!(shown("psycopg2.errors.UndefinedTable: x"), "psycopg2.errors.UndefinedTable: x");
-        assert_eq!(shown("Code: 62. DB::Exception: Syntax error (SYNTAX_ERROR)"), "Code: 62. DB::Exception: Syntax error (SYNTAX_ERROR)");
+        assert_eq!(
+            shown("psycopg2.errors.UndefinedTable: x"),
+            "psycopg2.errors.UndefinedTable: x"
+        );
+        assert_eq!(
+            shown("Code: 62. DB::Exception: Syntax error (SYNTAX_ERROR)"),
+            "Code: 62. DB::Exception: Syntax error (SYNTAX_ERROR)"
+        );
     }
 
     #[test]
@@ -197,6 +220,9 @@ mod tests {
         let line = b"\x1b[31mERROR\x1b[0m: boom";
         let out = neutralize_ansi(line);
         assert_eq!(out.len(), line.len());
-        assert_eq!(String::from_utf8_lossy(&out).replace('\0', ""), "ERROR: boom");
+        assert_eq!(
+            String::from_utf8_lossy(&out).replace('\0', ""),
+            "ERROR: boom"
+        );
     }
 }

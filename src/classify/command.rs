@@ -26,7 +26,12 @@ const READ_CHUNK: usize = 256 * 1024;
 /// Returns the exit code: [`CLEAN`] (0) when no line is a failure,
 /// [`FAILURES_FOUND`] (1) when at least one is. Read and write errors are
 /// `Err` (the caller maps them to its own code).
-pub fn run_classify(input: &mut dyn Read, rules: Arc<RuleSet>, json: bool, out: &mut dyn Write) -> anyhow::Result<u8> {
+pub fn run_classify(
+    input: &mut dyn Read,
+    rules: Arc<RuleSet>,
+    json: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
     let mut scanner = Scanner::new(rules, Arc::new(Markers::default()));
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
@@ -59,7 +64,11 @@ pub fn run_classify(input: &mut dyn Read, rules: Arc<RuleSet>, json: bool, out: 
                 m.line,
                 m.class,
                 m.rule_id,
-                if m.retryable { "retryable" } else { "non-retryable" },
+                if m.retryable {
+                    "retryable"
+                } else {
+                    "non-retryable"
+                },
                 m.excerpt
             )
             .context("failed to write the result")?;
@@ -80,7 +89,11 @@ pub fn run_classify(input: &mut dyn Read, rules: Arc<RuleSet>, json: bool, out: 
         };
         writeln!(out, "{summary}").context("failed to write the result")?;
     }
-    Ok(if report.total_matches == 0 { CLEAN } else { FAILURES_FOUND })
+    Ok(if report.total_matches == 0 {
+        CLEAN
+    } else {
+        FAILURES_FOUND
+    })
 }
 
 /// `auto-etl rules`: lists the rules in force in priority order (id, class,
@@ -92,17 +105,37 @@ pub fn run_rules(rules: &RuleSet, json: bool, out: &mut dyn Write) -> anyhow::Re
         writeln!(out).context("failed to write the rules")?;
         return Ok(0);
     }
-    let id_w = rules.rules().iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
-    let class_w = rules.rules().iter().map(|r| r.class.as_str().len()).max().unwrap_or(5).max(5);
-    writeln!(out, "{:id_w$}  {:class_w$}  {:13}  {:7}  PATTERN", "ID", "CLASS", "RETRYABLE", "SOURCE")
-        .context("failed to write the rules")?;
+    let id_w = rules
+        .rules()
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let class_w = rules
+        .rules()
+        .iter()
+        .map(|r| r.class.as_str().len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    writeln!(
+        out,
+        "{:id_w$}  {:class_w$}  {:13}  {:7}  PATTERN",
+        "ID", "CLASS", "RETRYABLE", "SOURCE"
+    )
+    .context("failed to write the rules")?;
     for r in rules.rules() {
         writeln!(
             out,
             "{:id_w$}  {:class_w$}  {:13}  {:7}  {}",
             r.id,
             r.class.as_str(),
-            if r.retryable { "retryable" } else { "non-retryable" },
+            if r.retryable {
+                "retryable"
+            } else {
+                "non-retryable"
+            },
             r.source.as_str(),
             r.pattern
         )
@@ -117,13 +150,22 @@ mod tests {
 
     fn classify(log: &str, json: bool) -> (u8, String) {
         let mut out = Vec::new();
-        let code = run_classify(&mut log.as_bytes(), Arc::new(RuleSet::builtin()), json, &mut out).unwrap();
+        let code = run_classify(
+            &mut log.as_bytes(),
+            Arc::new(RuleSet::builtin()),
+            json,
+            &mut out,
+        )
+        .unwrap();
         (code, String::from_utf8(out).unwrap())
     }
 
     #[test]
     fn json_is_the_design_object() {
-        let (code, out) = classify("start\nERROR 1146 (42S02) at line 3: Table 'etl.sales' doesn't exist\n", true);
+        let (code, out) = classify(
+            "start\nERROR 1146 (42S02) at line 3: Table 'etl.sales' doesn't exist\n",
+            true,
+        );
         assert_eq!(code, FAILURES_FOUND);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         let obj = v.as_object().unwrap();
@@ -132,7 +174,10 @@ mod tests {
         assert_eq!(v["primary"]["rule_id"], "mysql-no-such-table");
         assert_eq!(v["primary"]["retryable"], true);
         assert_eq!(v["primary"]["line"], 2);
-        assert_eq!(v["primary"]["excerpt"], "ERROR 1146 (42S02) at line 3: Table 'etl.sales' doesn't exist");
+        assert_eq!(
+            v["primary"]["excerpt"],
+            "ERROR 1146 (42S02) at line 3: Table 'etl.sales' doesn't exist"
+        );
         assert_eq!(v["matches"].as_array().unwrap().len(), 1);
     }
 
@@ -158,8 +203,12 @@ mod tests {
             lines[0],
             "line 1: connection_refused (python-connection-refused, retryable): ConnectionRefusedError: [Errno 111] Connection refused"
         );
-        assert!(lines[1].starts_with("line 2: syntax_error (mysql-syntax-error, non-retryable): ERROR 1064"));
-        assert_eq!(lines[2], "2 failure line(s) in 2 lines; primary: syntax_error (mysql-syntax-error) at line 2");
+        assert!(lines[1]
+            .starts_with("line 2: syntax_error (mysql-syntax-error, non-retryable): ERROR 1064"));
+        assert_eq!(
+            lines[2],
+            "2 failure line(s) in 2 lines; primary: syntax_error (mysql-syntax-error) at line 2"
+        );
     }
 
     #[test]

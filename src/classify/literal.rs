@@ -12,6 +12,70 @@
 /// Literals shorter than this are too common to be worth prefiltering on.
 pub const MIN_LITERAL: usize = 3;
 
+/// Words that failure lines share. A required literal containing one is
+/// searched as that word instead (any part of a required literal is itself
+/// required), which keeps the prefilter to a few dozen short strings however
+/// many rules there are: the multi-literal searcher is fastest then. Earlier
+/// words win; rarer words come first.
+pub const ANCHORS: &[&str] = &[
+    "exception",
+    "error",
+    "errno",
+    "errcode",
+    "refused",
+    "denied",
+    "exist",
+    "already",
+    "timeout",
+    "timed out",
+    "kill",
+    "memory",
+    "space",
+    "full",
+    "not found",
+    "not_found",
+    "no such",
+    "could not",
+    "can't",
+    "cannot",
+    "unable",
+    "unknown",
+    "invalid",
+    "fail",
+    "fatal",
+    "exceeded",
+    "unauthorized",
+    "password",
+    "syntax",
+    "db::",
+    "unexpected",
+    "available",
+    "reset",
+    "imagepull",
+    "exit",
+    "crash",
+    "abort",
+    "panic",
+    "privilege",
+    "not permitted",
+    "lost connection",
+    "duplicate",
+    "undefined",
+    "not known",
+    "resolv",
+    "hostname",
+];
+
+/// `lit` reduced to the first anchor it contains, or itself.
+pub fn anchor(lit: &[u8]) -> Vec<u8> {
+    ANCHORS
+        .iter()
+        .map(|a| a.as_bytes())
+        .find(|a| lit.windows(a.len()).any(|w| w == *a))
+        .unwrap_or(lit)
+        .to_vec()
+}
+
 /// A set of lowercase ASCII strings; every match of the pattern contains at
 /// least one of them (after ASCII lowercasing of the text).
 pub type Literals = Vec<Vec<u8>>;
@@ -31,7 +95,7 @@ pub fn required(pattern: &str) -> Option<Literals> {
     if p.pos != p.chars.len() || lits.iter().any(|l| l.len() < MIN_LITERAL) {
         return None;
     }
-    let mut lits = lits;
+    let mut lits: Literals = lits.iter().map(|l| anchor(l)).collect();
     lits.sort();
     lits.dedup();
     Some(lits)
@@ -150,7 +214,8 @@ impl Parser {
                             Some(')') => {
                                 // A bare flag group, `(?i)`: it consumes
                                 // nothing; only verbose mode changes parsing.
-                                let flags: String = self.chars[start..self.pos - 1].iter().collect();
+                                let flags: String =
+                                    self.chars[start..self.pos - 1].iter().collect();
                                 return if flags.contains('x') {
                                     Err(Unsupported)
                                 } else {
@@ -295,12 +360,18 @@ fn flush(run: &mut Vec<u8>, best: &mut Option<Literals>) {
     }
 }
 
-/// Keeps the more selective of two required sets: longer shortest member
-/// first (capped, past that length all are rare), then fewer members.
+/// Keeps the better of two required sets: one made only of anchor words
+/// (see `ANCHORS`) first, then the longer shortest member (capped: past that
+/// length all are rare), then fewer members.
 fn consider(best: &mut Option<Literals>, cand: Literals) {
-    fn score(l: &Literals) -> (usize, std::cmp::Reverse<usize>) {
+    fn score(l: &Literals) -> (bool, usize, std::cmp::Reverse<usize>) {
+        let anchored = l.iter().all(|x| {
+            ANCHORS
+                .iter()
+                .any(|a| x.windows(a.len()).any(|w| w == a.as_bytes()))
+        });
         let min = l.iter().map(Vec::len).min().unwrap_or(0);
-        (min.min(12), std::cmp::Reverse(l.len()))
+        (anchored, min.min(12), std::cmp::Reverse(l.len()))
     }
     if cand.is_empty() {
         return;
@@ -316,18 +387,31 @@ mod tests {
     use super::required;
 
     fn lits(p: &str) -> Option<Vec<String>> {
-        required(p).map(|v| v.into_iter().map(|l| String::from_utf8(l).unwrap()).collect())
+        required(p).map(|v| {
+            v.into_iter()
+                .map(|l| String::from_utf8(l).unwrap())
+                .collect()
+        })
     }
 
     #[test]
     fn extracts_the_most_selective_required_literal() {
         let cases: &[(&str, Option<&[&str]>)] = &[
-            (r"ERROR 1146 .*doesn't exist", Some(&["doesn't exist"])),
-            (r"(?i)connection refused", Some(&["connection refused"])),
-            (r"(?i)\bconnection refused\b|\bECONNREFUSED\b", Some(&["connection refused", "econnrefused"])),
-            (r"Code: 60\. DB::Exception: Table \S+ doesn't exist", Some(&["code: 60. db::exception: table "])),
-            (r"\[Errno (?:111|61)\]", Some(&["[errno "])),
-            (r"(?i)\b(?:exit code|exited with code) ?137\b", Some(&["exit code", "exited with code"])),
+            (r"ERROR 1146 .*doesn't exist", Some(&["exist"])),
+            (r"(?i)connection refused", Some(&["refused"])),
+            (
+                r"(?i)\bconnection refused\b|\bECONNREFUSED\b",
+                Some(&["refused"]),
+            ),
+            (
+                r"Code: 60\. DB::Exception: Table \S+ doesn't exist",
+                Some(&["exception"]),
+            ),
+            (r"\[Errno (?:111|61)\]", Some(&["errno"])),
+            (
+                r"(?i)\b(?:exit code|exited with code) ?137\b",
+                Some(&["exit"]),
+            ),
             (r"colou?r", Some(&["colo"])),
             (r"abc+d", Some(&["abc"])),
             (r"(?:foo)?barbaz", Some(&["barbaz"])),
@@ -339,6 +423,13 @@ mod tests {
             (r"(?x) foo bar", None),
             (r"café au lait", Some(&[" au lait"])),
             (r"(a|", None),
+            // Among required pieces, one made of anchor words wins.
+            (
+                r"you need to (?:initialize|repair) \S+ now",
+                Some(&["you need to "]),
+            ),
+            (r"Pipeline \w+ exited abnormally", Some(&["exit"])),
+            (r"(?i)job-7 (?:failed|crashed)", Some(&["crash", "fail"])),
         ];
         for (pattern, want) in cases {
             let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());

@@ -34,7 +34,8 @@ impl Marker {
     pub fn found(&self, line: &[u8]) -> bool {
         let mut at = 0;
         while let Some(m) = self.finder.find_at(line, at) {
-            let before_ok = !self.token_start || !char_before(line, m.start()).is_some_and(is_token_char);
+            let before_ok =
+                !self.token_start || !char_before(line, m.start()).is_some_and(is_token_char);
             let after_ok = !self.token_end || !char_after(line, m.end()).is_some_and(is_token_char);
             if before_ok && after_ok {
                 return true;
@@ -73,11 +74,26 @@ mod tests {
     #[test]
     fn word_markers_match_whole_tokens_only() {
         let error = Marker::new("ERROR").unwrap();
-        for yes in ["ERROR: boom", "[ERROR] boom", "x ERROR y", "ERROR", "ERRORS ERROR", "é ERROR!"]
-        {
+        for yes in [
+            "ERROR: boom",
+            "[ERROR] boom",
+            "x ERROR y",
+            "ERROR",
+            "ERRORS ERROR",
+            "é ERROR!",
+        ] {
             assert!(error.found(yes.as_bytes()), "{yes}");
         }
-        for no in ["ERROR_LOG=/var/log/x", "ERRORS", "errors", "Error", "XERROR", "ERRORé", "éERROR", "_ERROR"] {
+        for no in [
+            "ERROR_LOG=/var/log/x",
+            "ERRORS",
+            "errors",
+            "Error",
+            "XERROR",
+            "ERRORé",
+            "éERROR",
+            "_ERROR",
+        ] {
             assert!(!error.found(no.as_bytes()), "{no}");
         }
     }

@@ -87,7 +87,11 @@ impl RuleSet {
             }
         }
         let mut rules = user;
-        rules.extend(super::builtin::rules().into_iter().filter(|r| !seen.contains(&r.id)));
+        rules.extend(
+            super::builtin::rules()
+                .into_iter()
+                .filter(|r| !seen.contains(&r.id)),
+        );
         let compiled = rules.iter().map(compile).collect::<Result<Vec<_>, _>>()?;
         let prefilters = rules.iter().map(|r| prefilter(&r.pattern)).collect();
         let set = RegexSetBuilder::new(rules.iter().map(|r| &r.pattern))

@@ -84,8 +84,9 @@ pub struct Scanner {
     rules: Arc<RuleSet>,
     success: Vec<Marker>,
     error: Vec<Marker>,
-    /// Required literals of the rules and markers, lowercase.
-    literals: Option<Regex>,
+    /// Required literals of the rules and markers, lowercase, a few dozen
+    /// per searcher.
+    literals: Vec<Regex>,
     /// Rules without literals, in multi-line mode, run over raw blocks.
     block_rules: Option<Regex>,
     every_line: bool,
@@ -98,13 +99,22 @@ pub struct Scanner {
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>, markers: Arc<Markers>) -> Scanner {
-        let success: Vec<Marker> = markers.success.iter().filter_map(|m| Marker::new(m)).collect();
-        let error: Vec<Marker> = markers.error.iter().filter_map(|m| Marker::new(m)).collect();
-        let mut lits: Vec<Vec<u8>> = success
+        let success: Vec<Marker> = markers
+            .success
+            .iter()
+            .filter_map(|m| Marker::new(m))
+            .collect();
+        let error: Vec<Marker> = markers
+            .error
+            .iter()
+            .filter_map(|m| Marker::new(m))
+            .collect();
+        let marker_lits: Vec<Vec<u8>> = success
             .iter()
             .chain(&error)
             .map(|m| m.text.as_bytes().to_ascii_lowercase())
             .collect();
+        let mut lits = Vec::new();
         let mut block = Vec::new();
         let mut every_line = false;
         for (rule, pf) in rules.rules().iter().zip(rules.prefilters()) {
@@ -114,12 +124,19 @@ impl Scanner {
                 Prefilter::EveryLine => every_line = true,
             }
         }
-        let literals = literal_alternation(lits);
+        // Markers get their own searcher: mixing their literals into the
+        // rules' makes the multi-literal search's buckets noisier, and a
+        // separate handful of literals costs less than that.
+        let mut literals = literal_searchers(lits);
+        literals.extend(literal_searchers(marker_lits));
         let block_rules = if block.is_empty() {
             None
         } else {
             // A literal-less rule too big to combine checks every line instead.
-            let re = RegexBuilder::new(&block.join("|")).size_limit(64 << 20).build().ok();
+            let re = RegexBuilder::new(&block.join("|"))
+                .size_limit(64 << 20)
+                .build()
+                .ok();
             every_line |= re.is_none();
             re
         };
@@ -218,13 +235,14 @@ impl Scanner {
         self.report.lines += 1;
         let line = &line[..line.len().min(MAX_LINE)];
         let candidate = self.every_line
-            || self.literals.as_ref().is_some_and(|re| {
-                self.lower.clear();
-                self.lower.extend_from_slice(line);
-                self.lower.make_ascii_lowercase();
-                re.is_match(&self.lower)
+            || (!self.literals.is_empty() && {
+                lowercase_into(&mut self.lower, line);
+                self.literals.iter().any(|re| re.is_match(&self.lower))
             })
-            || self.block_rules.as_ref().is_some_and(|re| re.is_match(line));
+            || self
+                .block_rules
+                .as_ref()
+                .is_some_and(|re| re.is_match(line));
         if candidate {
             self.check_line(self.report.lines, line);
         }
@@ -236,21 +254,29 @@ impl Scanner {
         cands.clear();
         if self.every_line {
             cands.push(0);
-            cands.extend(b[..b.len() - 1].iter().enumerate().filter(|(_, &c)| c == b'\n').map(|(i, _)| i + 1));
+            cands.extend(
+                b[..b.len() - 1]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c == b'\n')
+                    .map(|(i, _)| i + 1),
+            );
         } else {
-            if let Some(re) = &self.literals {
-                self.lower.clear();
-                self.lower.extend_from_slice(b);
-                self.lower.make_ascii_lowercase();
-                hit_lines(re, &self.lower, b, &mut cands);
+            let mut searches = 0;
+            if !self.literals.is_empty() {
+                lowercase_into(&mut self.lower, b);
+                for re in &self.literals {
+                    hit_lines(re, &self.lower, b, &mut cands);
+                    searches += 1;
+                }
             }
             if let Some(re) = &self.block_rules {
-                let before = cands.len();
                 hit_lines(re, b, b, &mut cands);
-                if before > 0 && cands.len() > before {
-                    cands.sort_unstable();
-                    cands.dedup();
-                }
+                searches += 1;
+            }
+            if searches > 1 {
+                cands.sort_unstable();
+                cands.dedup();
             }
         }
         let mut line_no = self.report.lines;
@@ -315,7 +341,10 @@ fn hit_lines(re: &Regex, hay: &[u8], lines: &[u8], out: &mut Vec<usize>) {
     while at < hay.len() {
         let Some(m) = re.find_at(hay, at) else { break };
         let p = m.start();
-        let start = lines[..p].iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
+        let start = lines[..p]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1);
         out.push(start);
         // Resume at the next line: a match spanning lines (multi-line
         // rules) must not hide a match that starts on a later line.
@@ -326,9 +355,34 @@ fn hit_lines(re: &Regex, hay: &[u8], lines: &[u8], out: &mut Vec<usize>) {
     }
 }
 
-/// One `Regex` over the literals, or `None` when there are none.
-fn literal_alternation(mut lits: Vec<Vec<u8>>) -> Option<Regex> {
+/// Shortest shared prefix worth merging literals on.
+const MERGE_PREFIX: usize = 5;
+
+/// Literals per searcher: the regex crate's SIMD multi-literal searcher
+/// (Teddy) takes up to 64; past that the regex falls back to a much slower
+/// automaton, so more literals get more searchers, each one pass over the
+/// cache-resident block. Anchor words (see `literal::ANCHORS`) keep the
+/// built-ins plus dozens of user rules under one searcher.
+const LITERALS_PER_SEARCHER: usize = 64;
+
+/// `Regex`es over the literals (none when there are no literals).
+fn literal_searchers(mut lits: Vec<Vec<u8>>) -> Vec<Regex> {
     lits.retain(|l| !l.is_empty());
+    // Literals sharing a long prefix (`ora-01001: `, `ora-01002: `...) are
+    // searched as that prefix: a part of a required literal is required too.
+    lits.sort();
+    let mut merged: Vec<Vec<u8>> = Vec::new();
+    for l in lits {
+        if let Some(last) = merged.last_mut() {
+            let common = last.iter().zip(&l).take_while(|(a, b)| a == b).count();
+            if common >= MERGE_PREFIX {
+                last.truncate(common);
+                continue;
+            }
+        }
+        merged.push(l);
+    }
+    let mut lits = merged;
     lits.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
     lits.dedup();
     // A literal containing a shorter one adds nothing to the search.
@@ -339,19 +393,33 @@ fn literal_alternation(mut lits: Vec<Vec<u8>>) -> Option<Regex> {
         }
     }
     if kept.is_empty() {
-        return None;
+        return Vec::new();
     }
-    let alternation: Vec<String> = kept
-        .iter()
-        .map(|l| regex::escape(&String::from_utf8_lossy(l)))
-        .collect();
-    Some(
-        RegexBuilder::new(&alternation.join("|"))
-            .unicode(false)
-            .size_limit(64 << 20)
-            .build()
-            .expect("an alternation of escaped literals compiles"),
-    )
+    kept.sort();
+    let groups = kept.len().div_ceil(LITERALS_PER_SEARCHER).max(1);
+    let per = kept.len().div_ceil(groups).max(1);
+    kept.chunks(per)
+        .map(|group| {
+            let alternation: Vec<String> = group
+                .iter()
+                .map(|l| regex::escape(&String::from_utf8_lossy(l)))
+                .collect();
+            RegexBuilder::new(&alternation.join("|"))
+                .unicode(false)
+                .size_limit(64 << 20)
+                .build()
+                .expect("an alternation of escaped literals compiles")
+        })
+        .collect()
+}
+
+/// ASCII-lowercases `src` into `dst` (branch-free, so it vectorizes).
+fn lowercase_into(dst: &mut Vec<u8>, src: &[u8]) {
+    dst.clear();
+    dst.extend(
+        src.iter()
+            .map(|&b| b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)),
+    );
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -375,7 +443,11 @@ fn count_newlines(b: &[u8]) -> u64 {
 /// A bounded, printable excerpt of a line (colour codes removed).
 pub fn excerpt(line: &[u8]) -> String {
     let cut = &line[..line.len().min(MAX_EXCERPT * 4)];
-    let clean: Vec<u8> = benign::neutralize_ansi(cut).iter().copied().filter(|&b| b != 0).collect();
+    let clean: Vec<u8> = benign::neutralize_ansi(cut)
+        .iter()
+        .copied()
+        .filter(|&b| b != 0)
+        .collect();
     let text = String::from_utf8_lossy(&clean);
     let text = text.trim();
     match text.char_indices().nth(MAX_EXCERPT) {

