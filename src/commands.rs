@@ -39,6 +39,11 @@ pub async fn dispatch(cli: Cli) -> u8 {
                     &mut std::io::stdout().lock(),
                 )
             }),
+        Some(Command::Classify(a)) => classify(a),
+        Some(Command::Rules(a)) => rules_in_force(None).and_then(|rules| {
+            let json = a.format == crate::cli::OutputFormat::Json;
+            crate::classify::run_rules(&rules, json, &mut std::io::stdout().lock())
+        }),
         Some(_) => Err(anyhow::anyhow!("not built yet")),
     };
     match result {
@@ -46,6 +51,41 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Err(e) => {
             eprintln!("auto-etl: {e:#}");
             exit::USAGE
+        }
+    }
+}
+
+/// The rules in force: the built-ins plus a `--rules` file, else plus the
+/// current directory's `auto-etl.toml` rules when there is one.
+fn rules_in_force(
+    rules_file: Option<&std::path::Path>,
+) -> anyhow::Result<std::sync::Arc<crate::classify::RuleSet>> {
+    if let Some(path) = rules_file {
+        return Ok(std::sync::Arc::new(crate::config::load_rules_file(path)?));
+    }
+    let cwd = std::env::current_dir()?;
+    if cwd.join(crate::config::FILE_NAME).exists() {
+        let outside = crate::config::Outside::from_env()?;
+        let cfg = crate::config::load(&crate::cli::RunArgs::default(), &outside)?;
+        return Ok(cfg.rules);
+    }
+    Ok(std::sync::Arc::new(crate::classify::RuleSet::builtin()))
+}
+
+/// `auto-etl classify [FILE|-]`: 0 when the log holds no failure, 1 when it does.
+fn classify(args: crate::cli::ClassifyArgs) -> anyhow::Result<u8> {
+    let rules = rules_in_force(args.rules.as_deref())?;
+    let json = args.format == crate::cli::OutputFormat::Json;
+    let mut out = std::io::stdout().lock();
+    match args.file.as_deref() {
+        None => crate::classify::run_classify(&mut std::io::stdin().lock(), rules, json, &mut out),
+        Some(p) if p.as_os_str() == "-" => {
+            crate::classify::run_classify(&mut std::io::stdin().lock(), rules, json, &mut out)
+        }
+        Some(p) => {
+            let mut file = std::fs::File::open(p)
+                .with_context(|| format!("cannot read the log {}", p.display()))?;
+            crate::classify::run_classify(&mut file, rules, json, &mut out)
         }
     }
 }

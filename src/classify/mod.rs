@@ -132,9 +132,17 @@ pub struct Match {
     pub excerpt: String,
 }
 
+pub mod benign;
 pub mod builtin;
+pub mod command;
+pub mod literal;
+pub mod marker;
 pub mod rules;
 pub mod scan;
 
-pub use rules::{Rule, RuleError, RuleSet, RuleSource};
+#[cfg(test)]
+mod tests;
+
+pub use command::{run_classify, run_rules};
+pub use rules::{Prefilter, Rule, RuleError, RuleSet, RuleSource};
 pub use scan::{MarkerHit, Markers, ScanReport, Scanner};

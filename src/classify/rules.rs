@@ -1,8 +1,10 @@
-//! Rule definitions and the compiled rule set (built-in rules first in
-//! priority, then the config's).
+//! Rule definitions and the compiled rule set: the config's rules first in
+//! priority, then the built-ins, plus what the scanner needs to avoid running
+//! every rule on every line (required literals, one `RegexSet`).
 
+use super::literal;
 use super::FailureClass;
-use regex::bytes::Regex;
+use regex::bytes::{Regex, RegexSet, RegexSetBuilder};
 use serde::Serialize;
 
 /// Where a rule comes from.
@@ -11,6 +13,15 @@ use serde::Serialize;
 pub enum RuleSource {
     Builtin,
     Config,
+}
+
+impl RuleSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleSource::Builtin => "builtin",
+            RuleSource::Config => "config",
+        }
+    }
 }
 
 /// One classification rule as written (before compilation).
@@ -32,42 +43,102 @@ pub enum RuleError {
     DuplicateId { id: String },
 }
 
+/// How the scanner finds the lines a rule may match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prefilter {
+    /// One of these lowercase literals is on every line the rule matches.
+    Literals(Vec<Vec<u8>>),
+    /// No literal could be proven: the rule runs (multi-line mode) over whole
+    /// blocks of the log to find its candidate lines.
+    Block,
+    /// The pattern uses `\A` or `\z`, which mean "start/end of the line" only
+    /// when run line by line: every line is a candidate (slow, rare).
+    EveryLine,
+}
+
 /// The rules in force, compiled once.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
     compiled: Vec<Regex>,
+    prefilters: Vec<Prefilter>,
+    /// All patterns at once, for candidate lines; `None` if too big to build.
+    set: Option<RegexSet>,
 }
 
 impl RuleSet {
-    /// Only the built-in rules.
+    /// Only the built-in rules (compiled once per process, then cloned).
     pub fn builtin() -> RuleSet {
-        RuleSet::with_user_rules(Vec::new()).expect("built-in rules compile")
+        static BUILTIN: std::sync::OnceLock<RuleSet> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| RuleSet::with_user_rules(Vec::new()).expect("built-in rules compile"))
+            .clone()
     }
 
-    /// The config's rules (checked first, so they win ties) plus the built-ins.
+    /// The config's rules (checked first, so they win ties) plus the
+    /// built-ins. A config rule with a built-in rule's id replaces it.
     pub fn with_user_rules(user: Vec<Rule>) -> Result<RuleSet, RuleError> {
-        let mut rules = user;
-        rules.extend(super::builtin::rules());
         let mut seen = std::collections::HashSet::new();
-        let mut compiled = Vec::with_capacity(rules.len());
-        for rule in &rules {
+        for rule in &user {
             if !seen.insert(rule.id.clone()) {
                 return Err(RuleError::DuplicateId {
                     id: rule.id.clone(),
                 });
             }
-            compiled.push(compile(rule)?);
         }
-        Ok(RuleSet { rules, compiled })
+        let mut rules = user;
+        rules.extend(
+            super::builtin::rules()
+                .into_iter()
+                .filter(|r| !seen.contains(&r.id)),
+        );
+        let compiled = rules.iter().map(compile).collect::<Result<Vec<_>, _>>()?;
+        let prefilters = rules.iter().map(|r| prefilter(&r.pattern)).collect();
+        let set = RegexSetBuilder::new(rules.iter().map(|r| &r.pattern))
+            .size_limit(256 << 20)
+            .dfa_size_limit(16 << 20)
+            .build()
+            .ok();
+        Ok(RuleSet {
+            rules,
+            compiled,
+            prefilters,
+            set,
+        })
     }
 
+    /// The rules in priority order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
 
-    pub(crate) fn compiled(&self) -> &[Regex] {
+    /// The compiled patterns, same order as `rules()`.
+    pub fn compiled(&self) -> &[Regex] {
         &self.compiled
+    }
+
+    /// How each rule (same order as `rules()`) finds its candidate lines.
+    pub fn prefilters(&self) -> &[Prefilter] {
+        &self.prefilters
+    }
+
+    /// The index of the first rule (in priority order) matching `line`.
+    pub fn first_match(&self, line: &[u8]) -> Option<usize> {
+        match &self.set {
+            Some(set) => set.matches(line).iter().next(),
+            None => self.compiled.iter().position(|re| re.is_match(line)),
+        }
+    }
+}
+
+fn prefilter(pattern: &str) -> Prefilter {
+    if let Some(lits) = literal::required(pattern) {
+        return Prefilter::Literals(lits);
+    }
+    if pattern.contains(r"\A") || pattern.contains(r"\z") {
+        Prefilter::EveryLine
+    } else {
+        Prefilter::Block
     }
 }
 

@@ -1,9 +1,27 @@
 //! The streaming scanner: one pass over a log for every rule and marker.
+//!
+//! Most lines of a pipeline log are ordinary INFO lines, so the expensive
+//! part (the rules, the benign filter, the markers) must only run on the few
+//! lines that can match. Complete lines are taken in blocks of ~256 KiB; a
+//! block is lowercased into a scratch buffer and searched once for the
+//! required literals of every rule and every marker (one `Regex` over a
+//! literal alternation, which the regex crate runs with a SIMD multi-literal
+//! searcher). Only the lines holding a hit are checked for real. Rules with
+//! no provable literal run once over the raw block instead.
+//!
+//! Memory stays bounded whatever the input: a partial line is carried
+//! between `feed` calls, but only its first `MAX_LINE` bytes are kept and
+//! examined; the rest of an overlong line is skipped while lines are still
+//! counted.
 
+use super::benign::{self, Benign};
+use super::marker::Marker;
+use super::rules::Prefilter;
 use super::{FailureClass, Match, RuleSet};
-use std::sync::Arc;
+use regex::bytes::{Regex, RegexBuilder};
+use std::sync::{Arc, OnceLock};
 
-/// Verify markers, compiled once.
+/// Verify markers as configured (literal strings, case-sensitive).
 #[derive(Debug, Clone, Default)]
 pub struct Markers {
     pub success: Vec<String>,
@@ -52,95 +70,385 @@ impl ScanReport {
     }
 }
 
-const MAX_KEPT: usize = 200;
-const MAX_EXCERPT: usize = 240;
+/// How many matches (and hits of each marker kind) a report keeps.
+pub const MAX_KEPT: usize = 200;
+/// Characters of a line kept in an excerpt.
+pub const MAX_EXCERPT: usize = 240;
+/// Only the first this-many bytes of a line are examined.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Complete lines are searched in blocks of about this size.
+const BLOCK: usize = 256 * 1024;
 
 /// Streaming scanner; feed it bytes in any chunking.
 pub struct Scanner {
     rules: Arc<RuleSet>,
-    markers: Arc<Markers>,
+    success: Vec<Marker>,
+    error: Vec<Marker>,
+    /// Required literals of the rules and markers, lowercase, a few dozen
+    /// per searcher.
+    literals: Vec<Regex>,
+    /// Rules without literals, in multi-line mode, run over raw blocks.
+    block_rules: Option<Regex>,
+    every_line: bool,
+    /// The examined head of the current, unfinished line.
     carry: Vec<u8>,
+    lower: Vec<u8>,
+    candidates: Vec<usize>,
     report: ScanReport,
 }
 
 impl Scanner {
     pub fn new(rules: Arc<RuleSet>, markers: Arc<Markers>) -> Scanner {
+        let success: Vec<Marker> = markers
+            .success
+            .iter()
+            .filter_map(|m| Marker::new(m))
+            .collect();
+        let error: Vec<Marker> = markers
+            .error
+            .iter()
+            .filter_map(|m| Marker::new(m))
+            .collect();
+        let marker_lits: Vec<Vec<u8>> = success
+            .iter()
+            .chain(&error)
+            .map(|m| m.text.as_bytes().to_ascii_lowercase())
+            .collect();
+        let mut lits = Vec::new();
+        let mut block = Vec::new();
+        let mut every_line = false;
+        for (rule, pf) in rules.rules().iter().zip(rules.prefilters()) {
+            match pf {
+                Prefilter::Literals(l) => lits.extend(l.iter().cloned()),
+                Prefilter::Block => block.push(format!("(?m:{})", rule.pattern)),
+                Prefilter::EveryLine => every_line = true,
+            }
+        }
+        // Markers get their own searcher: mixing their literals into the
+        // rules' makes the multi-literal search's buckets noisier, and a
+        // separate handful of literals costs less than that.
+        let mut literals = literal_searchers(lits);
+        literals.extend(literal_searchers(marker_lits));
+        let block_rules = if block.is_empty() {
+            None
+        } else {
+            // A literal-less rule too big to combine checks every line instead.
+            let re = RegexBuilder::new(&block.join("|"))
+                .size_limit(64 << 20)
+                .build()
+                .ok();
+            every_line |= re.is_none();
+            re
+        };
         Scanner {
             rules,
-            markers,
+            success,
+            error,
+            literals,
+            block_rules,
+            every_line,
             carry: Vec::new(),
+            lower: Vec::new(),
+            candidates: Vec::new(),
             report: ScanReport::default(),
         }
     }
 
-    pub fn feed(&mut self, mut bytes: &[u8]) {
-        self.report.bytes += bytes.len() as u64;
-        while let Some(pos) = bytes.iter().position(|&b| b == b'\n') {
-            let (head, rest) = bytes.split_at(pos);
-            if self.carry.is_empty() {
-                self.line(head);
-            } else {
-                self.carry.extend_from_slice(head);
-                let line = std::mem::take(&mut self.carry);
-                self.line(&line);
+    /// Scans the next bytes of the log; chunk boundaries may fall anywhere.
+    pub fn feed(&mut self, data: &[u8]) {
+        self.report.bytes += data.len() as u64;
+        let mut rest = data;
+        if !self.carry.is_empty() {
+            match find_newline(rest) {
+                None => {
+                    self.carry_push(rest);
+                    return;
+                }
+                Some(i) => {
+                    self.carry_push(&rest[..i]);
+                    let line = std::mem::take(&mut self.carry);
+                    self.single_line(&line);
+                    self.carry = line;
+                    self.carry.clear();
+                    rest = &rest[i + 1..];
+                }
             }
-            bytes = &rest[1..];
         }
-        self.carry.extend_from_slice(bytes);
+        if let Some(k) = rest.iter().rposition(|&b| b == b'\n') {
+            self.complete_lines(&rest[..=k]);
+            rest = &rest[k + 1..];
+        }
+        self.carry_push(rest);
     }
 
+    /// Ends the log (a last line without a newline still counts).
     pub fn finish(mut self) -> ScanReport {
         if !self.carry.is_empty() {
             let line = std::mem::take(&mut self.carry);
-            self.line(&line);
+            self.single_line(&line);
         }
         self.report
     }
 
-    fn line(&mut self, line: &[u8]) {
-        self.report.lines += 1;
-        let n = self.report.lines;
-        for (rule, re) in self.rules.rules().iter().zip(self.rules.compiled()) {
-            if re.is_match(line) {
-                self.report.total_matches += 1;
-                if self.report.matches.len() < MAX_KEPT {
-                    self.report.matches.push(Match {
-                        class: rule.class.clone(),
-                        rule_id: rule.id.clone(),
-                        retryable: rule.retryable,
-                        line: n,
-                        excerpt: excerpt(line),
-                    });
-                }
+    /// What was found so far.
+    pub fn report(&self) -> &ScanReport {
+        &self.report
+    }
+
+    #[cfg(test)]
+    pub(crate) fn carry_len(&self) -> usize {
+        self.carry.len()
+    }
+
+    fn carry_push(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.carry.len());
+        let take = bytes.len().min(room);
+        self.carry.extend_from_slice(&bytes[..take]);
+    }
+
+    /// `region` is whole lines, each ending in `\n`.
+    fn complete_lines(&mut self, region: &[u8]) {
+        let mut pos = 0;
+        while pos < region.len() {
+            let end = (pos + BLOCK).min(region.len());
+            if end == region.len() {
+                self.block(&region[pos..end]);
                 break;
             }
+            match region[pos..end].iter().rposition(|&b| b == b'\n') {
+                Some(k) => {
+                    self.block(&region[pos..pos + k + 1]);
+                    pos += k + 1;
+                }
+                None => {
+                    // A line longer than a block: examine its head, skip the rest.
+                    let nl = end + find_newline(&region[end..]).expect("region ends in a newline");
+                    self.single_line(&region[pos..nl.min(pos + MAX_LINE)]);
+                    pos = nl + 1;
+                }
+            }
         }
-        let text = String::from_utf8_lossy(line);
-        for m in &self.markers.success {
-            if text.contains(m.as_str()) && self.report.success_markers.len() < MAX_KEPT {
-                self.report.success_markers.push(MarkerHit {
-                    marker: m.clone(),
+    }
+
+    /// One line, from the carry or overlong (without its `\n`, maybe cut).
+    fn single_line(&mut self, line: &[u8]) {
+        self.report.lines += 1;
+        let line = &line[..line.len().min(MAX_LINE)];
+        let candidate = self.every_line
+            || (!self.literals.is_empty() && {
+                lowercase_into(&mut self.lower, line);
+                self.literals.iter().any(|re| re.is_match(&self.lower))
+            })
+            || self
+                .block_rules
+                .as_ref()
+                .is_some_and(|re| re.is_match(line));
+        if candidate {
+            self.check_line(self.report.lines, line);
+        }
+    }
+
+    /// A block of whole lines: find candidate lines, then check only those.
+    fn block(&mut self, b: &[u8]) {
+        let mut cands = std::mem::take(&mut self.candidates);
+        cands.clear();
+        if self.every_line {
+            cands.push(0);
+            cands.extend(
+                b[..b.len() - 1]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &c)| c == b'\n')
+                    .map(|(i, _)| i + 1),
+            );
+        } else {
+            let mut searches = 0;
+            if !self.literals.is_empty() {
+                lowercase_into(&mut self.lower, b);
+                for re in &self.literals {
+                    hit_lines(re, &self.lower, b, &mut cands);
+                    searches += 1;
+                }
+            }
+            if let Some(re) = &self.block_rules {
+                hit_lines(re, b, b, &mut cands);
+                searches += 1;
+            }
+            if searches > 1 {
+                cands.sort_unstable();
+                cands.dedup();
+            }
+        }
+        let mut line_no = self.report.lines;
+        let mut counted = 0;
+        for &start in &cands {
+            line_no += count_newlines(&b[counted..start]);
+            counted = start;
+            let end = start + find_newline(&b[start..]).expect("block ends in a newline");
+            self.check_line(line_no + 1, &b[start..end.min(start + MAX_LINE)]);
+        }
+        self.report.lines = line_no + count_newlines(&b[counted..]);
+        self.candidates = cands;
+    }
+
+    /// The real check of one candidate line.
+    fn check_line(&mut self, n: u64, raw: &[u8]) {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let text = benign::neutralize_ansi(raw);
+        for m in &self.success {
+            if self.report.success_markers.len() < MAX_KEPT && m.found(&text) {
+                self.report.success_markers.push(hit(m, n, raw));
+            }
+        }
+        let benign = Benign::get();
+        if benign.is_benign_line(&text) {
+            return;
+        }
+        let text = benign.mask(&text);
+        if let Some(i) = self.rules.first_match(&text) {
+            self.report.total_matches += 1;
+            if self.report.matches.len() < MAX_KEPT {
+                let rule = &self.rules.rules()[i];
+                self.report.matches.push(Match {
+                    class: rule.class.clone(),
+                    rule_id: rule.id.clone(),
+                    retryable: rule.retryable,
                     line: n,
-                    excerpt: excerpt(line),
+                    excerpt: excerpt(raw),
                 });
             }
         }
-        for m in &self.markers.error {
-            if text.contains(m.as_str()) && self.report.error_markers.len() < MAX_KEPT {
-                self.report.error_markers.push(MarkerHit {
-                    marker: m.clone(),
-                    line: n,
-                    excerpt: excerpt(line),
-                });
+        for m in &self.error {
+            if self.report.error_markers.len() < MAX_KEPT && m.found(&text) {
+                self.report.error_markers.push(hit(m, n, raw));
             }
         }
     }
 }
 
-/// A bounded, printable excerpt of a line.
+fn hit(m: &Marker, line: u64, raw: &[u8]) -> MarkerHit {
+    MarkerHit {
+        marker: m.text.clone(),
+        line,
+        excerpt: excerpt(raw),
+    }
+}
+
+/// Pushes the start of every line of `lines` on which `re` matches in
+/// `hay` (same offsets), in order, each line once.
+fn hit_lines(re: &Regex, hay: &[u8], lines: &[u8], out: &mut Vec<usize>) {
+    let mut at = 0;
+    while at < hay.len() {
+        let Some(m) = re.find_at(hay, at) else { break };
+        let p = m.start();
+        let start = lines[..p]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1);
+        out.push(start);
+        // Resume at the next line: a match spanning lines (multi-line
+        // rules) must not hide a match that starts on a later line.
+        at = match find_newline(&lines[p..]) {
+            Some(i) => p + i + 1,
+            None => break,
+        };
+    }
+}
+
+/// Shortest shared prefix worth merging literals on.
+const MERGE_PREFIX: usize = 5;
+
+/// Literals per searcher: the regex crate's SIMD multi-literal searcher
+/// (Teddy) takes up to 64; past that the regex falls back to a much slower
+/// automaton, so more literals get more searchers, each one pass over the
+/// cache-resident block. Anchor words (see `literal::ANCHORS`) keep the
+/// built-ins plus dozens of user rules under one searcher.
+const LITERALS_PER_SEARCHER: usize = 64;
+
+/// `Regex`es over the literals (none when there are no literals).
+fn literal_searchers(mut lits: Vec<Vec<u8>>) -> Vec<Regex> {
+    lits.retain(|l| !l.is_empty());
+    // Literals sharing a long prefix (`ora-01001: `, `ora-01002: `...) are
+    // searched as that prefix: a part of a required literal is required too.
+    lits.sort();
+    let mut merged: Vec<Vec<u8>> = Vec::new();
+    for l in lits {
+        if let Some(last) = merged.last_mut() {
+            let common = last.iter().zip(&l).take_while(|(a, b)| a == b).count();
+            if common >= MERGE_PREFIX {
+                last.truncate(common);
+                continue;
+            }
+        }
+        merged.push(l);
+    }
+    let mut lits = merged;
+    lits.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    lits.dedup();
+    // A literal containing a shorter one adds nothing to the search.
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for l in lits {
+        if !kept.iter().any(|k| contains(&l, k)) {
+            kept.push(l);
+        }
+    }
+    if kept.is_empty() {
+        return Vec::new();
+    }
+    kept.sort();
+    let groups = kept.len().div_ceil(LITERALS_PER_SEARCHER).max(1);
+    let per = kept.len().div_ceil(groups).max(1);
+    kept.chunks(per)
+        .map(|group| {
+            let alternation: Vec<String> = group
+                .iter()
+                .map(|l| regex::escape(&String::from_utf8_lossy(l)))
+                .collect();
+            RegexBuilder::new(&alternation.join("|"))
+                .unicode(false)
+                .size_limit(64 << 20)
+                .build()
+                .expect("an alternation of escaped literals compiles")
+        })
+        .collect()
+}
+
+/// ASCII-lowercases `src` into `dst` (branch-free, so it vectorizes).
+fn lowercase_into(dst: &mut Vec<u8>, src: &[u8]) {
+    dst.clear();
+    dst.extend(
+        src.iter()
+            .map(|&b| b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)),
+    );
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn find_newline(b: &[u8]) -> Option<usize> {
+    static NEWLINE: OnceLock<Regex> = OnceLock::new();
+    // A one-byte literal: the regex crate searches it with memchr.
+    let re = NEWLINE.get_or_init(|| Regex::new("\n").expect("newline regex"));
+    re.find(b).map(|m| m.start())
+}
+
+fn count_newlines(b: &[u8]) -> u64 {
+    // Per 255-byte piece a u8 counter cannot overflow and the loop vectorizes.
+    b.chunks(255)
+        .map(|c| c.iter().fold(0u8, |n, &x| n + u8::from(x == b'\n')) as u64)
+        .sum()
+}
+
+/// A bounded, printable excerpt of a line (colour codes removed).
 pub fn excerpt(line: &[u8]) -> String {
     let cut = &line[..line.len().min(MAX_EXCERPT * 4)];
-    let text = String::from_utf8_lossy(cut);
+    let clean: Vec<u8> = benign::neutralize_ansi(cut)
+        .iter()
+        .copied()
+        .filter(|&b| b != 0)
+        .collect();
+    let text = String::from_utf8_lossy(&clean);
     let text = text.trim();
     match text.char_indices().nth(MAX_EXCERPT) {
         Some((i, _)) => format!("{}…", &text[..i]),

@@ -2,5 +2,6 @@
 
 mod checkpoint;
 mod ci;
+mod classify;
 mod cycle;
 mod docker;
