@@ -4,7 +4,6 @@ INFO lines, with a few real errors spread through it (about one per MiB)."""
 import random
 import sys
 
-size = int(float(sys.argv[1]))
 rng = random.Random(7)
 ordinary = [
     "2025-01-09 12:{m:02d}:{s:02d},{ms:03d} INFO  airflow.task: extracted {n} rows from s3://bucket/part-{n}.csv",
@@ -19,20 +18,27 @@ errors = [
     "Code: 60. DB::Exception: Table default.events_{n} doesn't exist. (UNKNOWN_TABLE)",
     "java.lang.OutOfMemoryError: Java heap space",
 ]
-block = []
-for i in range(20000):
-    t = ordinary[i % len(ordinary)]
-    block.append(t.format(m=i % 60, s=(i * 7) % 60, ms=i % 1000, n=rng.randint(1, 99999)))
-text = "\n".join(block) + "\n"
-err_every = 1 << 20
-out = sys.stdout.buffer
-written = 0
-k = 0
-while written < size:
-    chunk = text.encode()
-    if written // err_every != (written + len(chunk)) // err_every:
-        chunk += (errors[k % len(errors)].format(n=k) + "\n").encode()
-        k += 1
-    chunk = chunk[: size - written]
-    out.write(chunk)
-    written += len(chunk)
+
+
+def generate(size, write):
+    """Calls write(bytes) with SIZE bytes of log in total."""
+    block = []
+    for i in range(20000):
+        t = ordinary[i % len(ordinary)]
+        block.append(t.format(m=i % 60, s=(i * 7) % 60, ms=i % 1000, n=rng.randint(1, 99999)))
+    text = "\n".join(block) + "\n"
+    err_every = 1 << 20
+    written = 0
+    k = 0
+    while written < size:
+        chunk = text.encode()
+        if written // err_every != (written + len(chunk)) // err_every:
+            chunk += (errors[k % len(errors)].format(n=k) + "\n").encode()
+            k += 1
+        chunk = chunk[: size - written]
+        write(chunk)
+        written += len(chunk)
+
+
+if __name__ == "__main__":
+    generate(int(float(sys.argv[1])), sys.stdout.buffer.write)

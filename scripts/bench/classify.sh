@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Log scraping: `auto-etl classify` against ripgrep (`rg -i -c -f patterns`)
+# and GNU grep (`grep -P -i -c` with the same patterns as one alternation)
+# over a 1 GiB orchestrator log (mostly ordinary INFO lines, a few real
+# errors), each pinned to one core; then throughput with 50 more user rules,
+# and peak RSS from 1 MB to 10 GB of input streamed through stdin.
+# Targets: time ratio vs ripgrep <= 1.0, > 1 GB/s, RSS flat and <= 64 MB,
+# no throughput drop with +50 rules.
+source "$(dirname "$0")/common.sh"
+RUNS=${RUNS:-3}
+SIZES=${SIZES:-"1e6 1e8 1e9 1e10"}
+build_release
+data="$ROOT/target/bench-data"
+mkdir -p "$data"
+log="$data/etl-1g.log"
+[[ -s $log ]] || python3 "$ROOT/scripts/bench/make_log.py" 1073741824 >"$log"
+bytes=$(stat -c %s "$log")
+cat "$log" >/dev/null # warm the page cache for every tool alike
+
+"$BIN" rules --format json | python3 -c '
+import json, sys
+rules = [r for r in json.load(sys.stdin) if r["source"] == "builtin"]
+open(sys.argv[1], "w").write("\n".join(r["pattern"] for r in rules) + "\n")
+open(sys.argv[2], "w").write("|".join("(?:%s)" % r["pattern"] for r in rules))
+print(len(rules), "patterns")' "$data/patterns.txt" "$data/patterns.pcre"
+
+python3 - "$data/extra-rules.toml" <<'PY'
+import sys
+words = ["kafka", "broker", "rebalance", "offset", "partition", "schema", "registry", "airbyte", "fivetran",
+         "snowflake", "bigquery", "redshift", "athena", "glue", "presto", "trino", "hive", "iceberg", "delta",
+         "parquet", "avro", "orc", "s3", "gcs", "azure", "lambda", "dagster", "prefect", "luigi", "nifi",
+         "flink", "beam", "dataflow", "kinesis", "pubsub", "rabbitmq", "celery", "redis", "mongo", "cassandra",
+         "elastic", "opensearch", "vault", "ldap", "oauth", "saml", "sftp", "ftp", "smtp", "webhook"]
+with open(sys.argv[1], "w") as f:
+    for i, w in enumerate(words):
+        f.write(f"[[rules]]\nid = \"user-{i}\"\nclass = \"user_{w}\"\npattern = '(?i){w} (?:failure|fatal) code \\\\d+'\n\n")
+PY
+
+measure() { python3 "$ROOT/scripts/bench/measure.py" "$1"; }
+best() { # median seconds and max RSS over RUNS runs of command $1
+  local secs=() rss=0 out
+  for _ in $(seq "$RUNS"); do
+    out=$(measure "$1")
+    secs+=("$(awk '{print $1}' <<<"$out")")
+    rss=$(awk -v a="$rss" -v b="$(awk '{print $2}' <<<"$out")" 'BEGIN {print (b > a) ? b : a}')
+  done
+  echo "$(median "${secs[@]}") $rss"
+}
+gbps() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.2f", b / s / 1e9 }'; }
+
+read -r t_agent m_agent <<<"$(best "taskset -c 0 $BIN classify $log")"
+read -r t_rules m_rules <<<"$(best "taskset -c 0 $BIN classify --rules $data/extra-rules.toml $log")"
+read -r t_rg m_rg <<<"$(best "taskset -c 0 rg -j1 -i -c -f $data/patterns.txt $log")"
+read -r t_grep m_grep <<<"$(best "taskset -c 0 grep -P -i -c -f $data/patterns.pcre $log")"
+
+echo "input: $(awk -v b="$bytes" 'BEGIN {printf "%.2f", b / 1073741824}') GiB, one core each, median of $RUNS"
+printf '%-34s %7.2f s  %5s GB/s  peak RSS %6.1f MB\n' "auto-etl classify (built-in rules)" "$t_agent" "$(gbps "$t_agent")" "$m_agent"
+printf '%-34s %7.2f s  %5s GB/s  peak RSS %6.1f MB\n' "auto-etl classify (+50 user rules)" "$t_rules" "$(gbps "$t_rules")" "$m_rules"
+printf '%-34s %7.2f s  %5s GB/s  peak RSS %6.1f MB\n' "rg -i -c -f patterns" "$t_rg" "$(gbps "$t_rg")" "$m_rg"
+printf '%-34s %7.2f s  %5s GB/s  peak RSS %6.1f MB\n' "grep -P -i -c (same patterns)" "$t_grep" "$(gbps "$t_grep")" "$m_grep"
+echo "ratio vs ripgrep: $(ratio "$t_agent" "$t_rg") (target <= 1.0); vs grep: $(ratio "$t_agent" "$t_grep")"
+echo "with +50 rules: $(ratio "$t_rules" "$t_agent")x the time of built-in only"
+
+echo "peak RSS by input size (stdin):"
+for size in $SIZES; do
+  out=$(python3 "$ROOT/scripts/bench/measure.py" --stdin-size "$size" "$BIN classify -")
+  printf '  %8s bytes: %6.1f MB, %.2f GB/s through the pipe\n' "$size" "$(awk '{print $2}' <<<"$out")" \
+    "$(awk -v n="$size" '{printf "%.2f", n / $1 / 1e9}' <<<"$out")"
+done
