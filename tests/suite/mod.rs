@@ -5,3 +5,4 @@ mod ci;
 mod classify;
 mod cycle;
 mod docker;
+mod session;
