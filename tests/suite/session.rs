@@ -130,7 +130,7 @@ fn a_step_that_allocates_shows_its_peak_memory() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let metrics = &pipe.report()["cycles"][0]["steps"][0]["performance_metrics"];
     let peak = metrics["peak_memory_mb"].as_f64().unwrap();
-    assert!(peak >= 250.0 && peak < 1000.0, "{metrics}");
+    assert!((250.0..1000.0).contains(&peak), "{metrics}");
 }
 
 const HIGH_RISK: &str = r#"
