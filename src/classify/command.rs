@@ -64,11 +64,7 @@ pub fn run_classify(
                 m.line,
                 m.class,
                 m.rule_id,
-                if m.retryable {
-                    "retryable"
-                } else {
-                    "non-retryable"
-                },
+                m.retryability(),
                 m.excerpt
             )
             .context("failed to write the result")?;
@@ -204,7 +200,7 @@ mod tests {
             "line 1: connection_refused (python-connection-refused, retryable): ConnectionRefusedError: [Errno 111] Connection refused"
         );
         assert!(lines[1]
-            .starts_with("line 2: syntax_error (mysql-syntax-error, non-retryable): ERROR 1064"));
+            .starts_with("line 2: syntax_error (mysql-syntax-error, not retryable): ERROR 1064"));
         assert_eq!(
             lines[2],
             "2 failure line(s) in 2 lines; primary: syntax_error (mysql-syntax-error) at line 2"

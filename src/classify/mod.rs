@@ -132,6 +132,17 @@ pub struct Match {
     pub excerpt: String,
 }
 
+impl Match {
+    /// `retryable` or `not retryable`, as messages say it.
+    pub fn retryability(&self) -> &'static str {
+        if self.retryable {
+            "retryable"
+        } else {
+            "not retryable"
+        }
+    }
+}
+
 pub mod benign;
 pub mod builtin;
 pub mod command;

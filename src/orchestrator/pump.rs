@@ -101,59 +101,37 @@ pub fn start(
 pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, sink: Sink) {
     let mut buf = vec![0u8; MAX_CHUNK];
     let mut carry: Vec<u8> = Vec::new();
+    let send = |bytes: Vec<u8>| {
+        sink.tx.send(Chunk {
+            step,
+            bytes,
+            agent: false,
+        })
+    };
     loop {
         let n = match reader.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
         let data = &buf[..n];
-        match data.iter().rposition(|&b| b == b'\n') {
-            Some(i) => {
-                let mut piece = std::mem::take(&mut carry);
-                piece.extend_from_slice(&data[..=i]);
-                if sink
-                    .tx
-                    .send(Chunk {
-                        step,
-                        bytes: piece,
-                        agent: false,
-                    })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                carry.extend_from_slice(&data[i + 1..]);
-            }
-            None => carry.extend_from_slice(data),
-        }
-        if carry.len() >= MAX_CHUNK {
-            let piece = std::mem::take(&mut carry);
-            if sink
-                .tx
-                .send(Chunk {
-                    step,
-                    bytes: piece,
-                    agent: false,
-                })
-                .await
-                .is_err()
-            {
+        if let Some(i) = data.iter().rposition(|&b| b == b'\n') {
+            let mut piece = std::mem::take(&mut carry);
+            piece.extend_from_slice(&data[..=i]);
+            carry.extend_from_slice(&data[i + 1..]);
+            if send(piece).await.is_err() {
                 return;
             }
+        } else {
+            carry.extend_from_slice(data);
+        }
+        if carry.len() >= MAX_CHUNK && send(std::mem::take(&mut carry)).await.is_err() {
+            return;
         }
     }
     if !carry.is_empty() {
         // End the last partial line so the next writer's line starts fresh.
         carry.push(b'\n');
-        let _ = sink
-            .tx
-            .send(Chunk {
-                step,
-                bytes: carry,
-                agent: false,
-            })
-            .await;
+        let _ = send(carry).await;
     }
 }
 

@@ -131,11 +131,7 @@ fn description(c: &CycleRecord) -> String {
             m.line,
             m.class,
             m.rule_id,
-            if m.retryable {
-                "retryable"
-            } else {
-                "not retryable"
-            },
+            m.retryability(),
             m.excerpt
         );
     }
