@@ -294,7 +294,7 @@ impl Session {
                     continue;
                 }
             };
-            let env = plan.env(index);
+            let env = self.step_env(plan, index);
             self.emit(Event::PhaseStart {
                 iteration: plan.iteration,
                 phase: Phase::Step {
@@ -394,7 +394,7 @@ impl Session {
         cmd: &str,
         plan: &Plan,
     ) -> Validation {
-        let env = plan.env(0);
+        let env = self.step_env(plan, 0);
         let total = self.cfg.steps.len();
         let outcome = runner
             .run(StepRun {
@@ -417,6 +417,15 @@ impl Session {
                 _ => format!("`{cmd}` could not be run"),
             },
         }
+    }
+
+    /// The plan's variables plus the Docker project, so that `docker-compose`
+    /// and `docker run --label` in a step land in the scope cleanup owns.
+    fn step_env(&self, plan: &Plan, index: usize) -> Vec<(String, String)> {
+        let mut env = plan.env(index);
+        env.push(("COMPOSE_PROJECT_NAME".into(), self.cfg.docker.project.clone()));
+        env.push(("AUTO_ETL_PROJECT".into(), self.cfg.docker.project.clone()));
+        env
     }
 
     fn expected_files(&self) -> Vec<(String, Vec<String>)> {

@@ -467,3 +467,36 @@ fn the_command_names_docker_host_when_the_daemon_is_unreachable() {
     assert!(run.stderr.contains("/nonexistent.sock"), "{}", run.stderr);
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn a_container_pipeline_heals_a_lost_container_by_cleaning_deeper() {
+    if !d::available() {
+        return;
+    }
+    let project = Project::new("e2e");
+    // A container named like the pipeline's, without labels: what a crashed
+    // earlier run leaves when it died between `create` and labelling.
+    let lost = project.container("warehouse", State::Running, false, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        d::repo_root().join("fixtures/docker-pipeline/auto-etl.toml"),
+        dir.path().join("auto-etl.toml"),
+    )
+    .unwrap();
+    let run = AutoEtl::new(dir.path())
+        .env("AUTO_ETL_PROJECT", &project.name)
+        .run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = crate::support::pipeline::reports_in(&dir.path().join("logs")).remove(0);
+    let cycles = report["cycles"].as_array().unwrap();
+    let classes = |c: &serde_json::Value| c["classified_errors"].to_string();
+    assert!(classes(&cycles[0]).contains("already_exists"), "{}", cycles[0]);
+    assert_eq!(cycles[0]["adjustments"][0], "cleanup light -> standard (already_exists)");
+    assert_eq!(cycles[1]["adjustments"][0], "cleanup standard -> deep (already_exists)");
+    let last = cycles.last().unwrap();
+    assert_eq!(last["success"], true);
+    assert_eq!(last["cleanup"]["level"], "deep");
+    assert!(last["cleanup"]["containers"].as_u64().unwrap() >= 1, "{}", last["cleanup"]);
+    // The name now belongs to the pipeline's own, labelled warehouse.
+    assert_eq!(project.left(Kind::Container), [lost]);
+}
