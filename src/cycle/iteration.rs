@@ -423,7 +423,10 @@ impl Session {
     /// and `docker run --label` in a step land in the scope cleanup owns.
     fn step_env(&self, plan: &Plan, index: usize) -> Vec<(String, String)> {
         let mut env = plan.env(index);
-        env.push(("COMPOSE_PROJECT_NAME".into(), self.cfg.docker.project.clone()));
+        env.push((
+            "COMPOSE_PROJECT_NAME".into(),
+            self.cfg.docker.project.clone(),
+        ));
         env.push(("AUTO_ETL_PROJECT".into(), self.cfg.docker.project.clone()));
         env
     }

@@ -450,3 +450,26 @@ fn the_environment_of_the_steps_carries_the_plan() {
         assert!(log.contains(line), "{line} missing in:\n{log}");
     }
 }
+
+#[test]
+fn the_max_elapsed_budget_stops_the_loop() {
+    let toml = format!(
+        "[orchestrator]\ncommand = \"sleep 0.7; exit 1\"\n[cycle]\nmax_iterations = 50\nmax_elapsed = \"2s\"\n{FAST}"
+    );
+    let pipe = Pipeline::new(&toml);
+    let started = Instant::now();
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let report = pipe.report();
+    assert!(
+        report["stop_reason"]
+            .as_str()
+            .unwrap()
+            .contains("max-elapsed"),
+        "{}",
+        report["stop_reason"]
+    );
+    let n = report["iterations_executed"].as_u64().unwrap();
+    assert!((2..=4).contains(&n), "{n} iterations in a 2s budget");
+}

@@ -490,13 +490,27 @@ fn a_container_pipeline_heals_a_lost_container_by_cleaning_deeper() {
     let report = crate::support::pipeline::reports_in(&dir.path().join("logs")).remove(0);
     let cycles = report["cycles"].as_array().unwrap();
     let classes = |c: &serde_json::Value| c["classified_errors"].to_string();
-    assert!(classes(&cycles[0]).contains("already_exists"), "{}", cycles[0]);
-    assert_eq!(cycles[0]["adjustments"][0], "cleanup light -> standard (already_exists)");
-    assert_eq!(cycles[1]["adjustments"][0], "cleanup standard -> deep (already_exists)");
+    assert!(
+        classes(&cycles[0]).contains("already_exists"),
+        "{}",
+        cycles[0]
+    );
+    assert_eq!(
+        cycles[0]["adjustments"][0],
+        "cleanup light -> standard (already_exists)"
+    );
+    assert_eq!(
+        cycles[1]["adjustments"][0],
+        "cleanup standard -> deep (already_exists)"
+    );
     let last = cycles.last().unwrap();
     assert_eq!(last["success"], true);
     assert_eq!(last["cleanup"]["level"], "deep");
-    assert!(last["cleanup"]["containers"].as_u64().unwrap() >= 1, "{}", last["cleanup"]);
+    assert!(
+        last["cleanup"]["containers"].as_u64().unwrap() >= 1,
+        "{}",
+        last["cleanup"]
+    );
     // The name now belongs to the pipeline's own, labelled warehouse.
     assert_eq!(project.left(Kind::Container), [lost]);
 }
