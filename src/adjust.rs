@@ -62,8 +62,6 @@ pub struct Facts<'a> {
     pub failed: Vec<usize>,
     /// Memory pressure seen while the steps ran, in a phrase.
     pub memory_pressure: Option<String>,
-    /// A critical disk alert before or during the iteration.
-    pub disk_critical: bool,
 }
 
 /// The next plan, the reasons, and whether to stop.
@@ -137,14 +135,6 @@ pub fn decide(plan: &Plan, facts: &Facts, history: &[Vec<FailureClass>]) -> Deci
     if has(&DiskFull) {
         escalate(&mut next, CleanupLevel::Deep, "disk_full", &mut adjustments);
     }
-    if facts.disk_critical && !has(&DiskFull) {
-        escalate(
-            &mut next,
-            CleanupLevel::Deep,
-            "critical disk alert",
-            &mut adjustments,
-        );
-    }
     if has(&NoSuchTable) {
         if next.recreate_schema {
             adjustments.push("recreate schema stays on (no_such_table)".into());
@@ -183,6 +173,22 @@ pub fn decide(plan: &Plan, facts: &Facts, history: &[Vec<FailureClass>]) -> Deci
         adjustments,
         stop: stop_reason(facts.matches, &classes, history),
     }
+}
+
+/// A critical disk alert before an iteration: that iteration cleans deep
+/// rather than fail for lack of space. Returns the sentence, if it changed.
+pub fn on_critical_disk(plan: &mut Plan) -> Option<String> {
+    if plan.cleanup_level == CleanupLevel::Deep {
+        return None;
+    }
+    let mut said = Vec::new();
+    escalate(
+        plan,
+        CleanupLevel::Deep,
+        "critical disk alert before the iteration",
+        &mut said,
+    );
+    said.pop()
 }
 
 fn raise_timeouts(next: &mut Plan, facts: &Facts, adjustments: &mut Vec<String>) {

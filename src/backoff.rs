@@ -52,11 +52,6 @@ impl Backoff {
             Jitter::Equal => base / 2 + (base / 2).mul_f64(unit),
         }
     }
-
-    /// The delays as an iterator, drawing jitter from `rand`.
-    pub fn delays(&self) -> impl Iterator<Item = Duration> + '_ {
-        (0u32..).map(|n| self.delay(n, rand::random::<f64>()))
-    }
 }
 
 #[cfg(test)]
@@ -97,13 +92,5 @@ mod tests {
             b(Jitter::None).delay(u32::MAX, 0.0),
             Duration::from_secs(60)
         );
-    }
-
-    #[test]
-    fn the_iterator_respects_the_cap() {
-        assert!(b(Jitter::Full)
-            .delays()
-            .take(20)
-            .all(|d| d <= Duration::from_secs(60)));
     }
 }

@@ -5,7 +5,7 @@
 use crate::cli::DemoArgs;
 use crate::config::{self, Outside};
 use crate::exit;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The demo pipeline's files, embedded at build time.
 const FILES: &[(&str, &str)] = &[
@@ -63,6 +63,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<u8> {
 
     let mut run_args = args.run.clone();
     run_args.common.config = Some(repo.join(config::FILE_NAME));
+    // A Docker scope of its own, whatever AUTO_ETL_PROJECT says: the demo
+    // must never clean up a real pipeline's containers or volumes.
+    run_args.phases.project = Some(format!("auto-etl-demo-{}", std::process::id()));
     if run_args.output.report_dir.is_none() {
         run_args.output.report_dir = Some(base.join("logs"));
     }
@@ -116,9 +119,4 @@ fn init_repo(repo: &Path) -> Result<(), git2::Error> {
         .or_else(|_| git2::Signature::now("auto-etl demo", "auto-etl@localhost"))?;
     git.commit(Some("HEAD"), &sig, &sig, "Demo ETL pipeline", &tree, &[])?;
     Ok(())
-}
-
-/// Where the demo would put things (for tests and messages).
-pub fn layout(base: &Path) -> (PathBuf, PathBuf) {
-    (base.join("pipeline"), base.join("logs"))
 }

@@ -236,19 +236,17 @@ fn a_user_rule_can_make_a_class_retryable_or_not() {
 }
 
 #[test]
-fn a_critical_disk_forces_a_deep_cleanup() {
-    let d = decide(
-        &plan(),
-        &Facts {
-            disk_critical: true,
-            ..Facts::default()
-        },
-        &[],
-    );
-    assert_eq!(d.next.cleanup_level, CleanupLevel::Deep);
+fn a_critical_disk_forces_a_deep_cleanup_of_that_iteration() {
+    let mut p = plan();
     assert_eq!(
-        d.adjustments,
-        ["cleanup standard -> deep (critical disk alert)"]
+        on_critical_disk(&mut p).as_deref(),
+        Some("cleanup standard -> deep (critical disk alert before the iteration)")
+    );
+    assert_eq!(p.cleanup_level, CleanupLevel::Deep);
+    assert_eq!(
+        on_critical_disk(&mut p),
+        None,
+        "already deep: nothing to say"
     );
 }
 

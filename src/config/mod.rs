@@ -131,6 +131,24 @@ pub struct DockerConfig {
     pub require: bool,
 }
 
+impl DockerConfig {
+    /// The label scope cleanup owns.
+    pub fn scope(&self) -> crate::docker::Scope {
+        crate::docker::Scope {
+            project: self.project.clone(),
+            labels: self.labels.clone(),
+        }
+    }
+
+    /// Whether the daemon answers a ping (connect and ping, bounded).
+    pub async fn answers(&self) -> bool {
+        match crate::docker::Cleaner::connect(self.scope(), self.stop_timeout).await {
+            Ok(c) => c.ping().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
 /// Run-time switches from the command line.
 #[derive(Debug, Clone)]
 pub struct RunOptions {

@@ -1,7 +1,7 @@
 //! One iteration: checkpoint → cleanup → run the steps → verify.
 
 use super::events::{Event, Phase};
-use super::verify::{self, Evidence, Verdict};
+use super::verify::{self, Evidence, ExpectedFile, Verdict};
 use super::Session;
 use crate::adjust::Plan;
 use crate::checkpoint::{self, CheckpointContext, CheckpointRecord, PreviousIteration};
@@ -73,13 +73,14 @@ impl Session {
             self.cfg.steps.len(),
             log_file.display()
         );
+        let steps_started = std::time::SystemTime::now();
         let steps = self.run_steps(&mut runner, plan).await;
         let all_ok = steps.iter().all(|s| s.status == StepStatus::Success);
         self.emit(Event::PhaseStart {
             iteration: it,
             phase: Phase::Verify,
         });
-        let expected = self.expected_files();
+        let expected = self.expected_files(steps_started);
         let validator = match (self.cfg.verify.validator.clone(), all_ok) {
             (Some(cmd), true) => Some(self.run_validator(&mut runner, &cmd, plan).await),
             _ => None,
@@ -361,13 +362,19 @@ impl Session {
             .filter_map(|t| Target::parse(t).ok())
             .collect();
         let needs_docker = parsed.iter().any(|t| matches!(t, Target::Container { .. }));
+        let budget = self.clip_to_budget(budget);
+        let mut cancel = self.cancel.clone();
         let docker = if needs_docker {
             self.docker().await.ok()
         } else {
             None
         };
         let started = Instant::now();
-        match readiness::wait_all(&parsed, docker, budget).await {
+        let waited = tokio::select! {
+            w = readiness::wait_all(&parsed, docker, budget) => w,
+            _ = cancel.wait_for(|s| s.is_some()) => Err("interrupted while waiting".into()),
+        };
+        match waited {
             Ok(waited) => Ok(waited),
             Err(why) => {
                 runner
@@ -394,7 +401,13 @@ impl Session {
         cmd: &str,
         plan: &Plan,
     ) -> Validation {
-        let env = self.step_env(plan, 0);
+        let timeout = self.clip_to_budget(self.cfg.verify.validator_timeout);
+        let mut env = self.step_env(plan, 0);
+        for (k, v) in env.iter_mut() {
+            if k == "AUTO_ETL_STEP_TIMEOUT_SECS" {
+                *v = timeout.as_secs().to_string();
+            }
+        }
         let total = self.cfg.steps.len();
         let outcome = runner
             .run(StepRun {
@@ -402,7 +415,7 @@ impl Session {
                 total: total + 1,
                 name: "validator",
                 command: cmd,
-                timeout: self.clip_to_budget(self.cfg.verify.validator_timeout),
+                timeout,
                 env: &env,
             })
             .await;
@@ -431,28 +444,40 @@ impl Session {
         env
     }
 
-    fn expected_files(&self) -> Vec<(String, Vec<String>)> {
+    /// Each expected-file pattern with the files it matches, split into
+    /// those written during this iteration and stale ones left from before
+    /// (which must not make a run green).
+    fn expected_files(&self, since: std::time::SystemTime) -> Vec<ExpectedFile> {
+        // File times come from a coarse kernel clock that can lag the wall
+        // clock by a tick; allow for that, not for a previous iteration.
+        let since = since - Duration::from_millis(50);
         self.cfg
             .verify
             .expected_files
             .iter()
             .map(|pattern| {
                 let full = self.cfg.root.join(pattern);
-                let found = glob::glob_with(&full.to_string_lossy(), crate::cleanup::shell_like())
-                    .map(|paths| {
-                        paths
-                            .flatten()
-                            .filter(|p| p.is_file())
-                            .map(|p| {
-                                p.strip_prefix(&self.cfg.root)
-                                    .unwrap_or(&p)
-                                    .display()
-                                    .to_string()
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (pattern.clone(), found)
+                let mut file = ExpectedFile {
+                    pattern: pattern.clone(),
+                    ..ExpectedFile::default()
+                };
+                let paths = glob::glob_with(&full.to_string_lossy(), crate::cleanup::shell_like());
+                for p in paths.into_iter().flatten().flatten() {
+                    let Ok(meta) = p.metadata() else { continue };
+                    if !meta.is_file() {
+                        continue;
+                    }
+                    let shown = p
+                        .strip_prefix(&self.cfg.root)
+                        .unwrap_or(&p)
+                        .display()
+                        .to_string();
+                    match meta.modified() {
+                        Ok(t) if t >= since => file.fresh.push(shown),
+                        _ => file.stale.push(shown),
+                    }
+                }
+                file
             })
             .collect()
     }

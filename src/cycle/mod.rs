@@ -14,7 +14,7 @@ use crate::checkpoint::PreviousIteration;
 use crate::classify::FailureClass;
 use crate::cli::{OutputFormat, RunArgs};
 use crate::config::{self, Config, Outside};
-use crate::docker::{Cleaner, DockerError, Scope};
+use crate::docker::{Cleaner, DockerError};
 use crate::exit;
 use crate::health::{HealthConfig, HealthMonitor};
 use crate::recovery::{BreakerConfig, CircuitBreaker, RecoveryLog};
@@ -50,6 +50,19 @@ pub struct Outcome {
     pub code: u8,
 }
 
+impl Outcome {
+    fn budget_spent(budget: Duration) -> Outcome {
+        Outcome {
+            status: "failed",
+            reason: format!(
+                "max-elapsed budget of {} spent",
+                config::duration::format(budget)
+            ),
+            code: exit::STILL_FAILING,
+        }
+    }
+}
+
 /// `auto-etl run`: resolves the configuration and runs the loop.
 pub async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
     let outside = Outside::from_env()?;
@@ -76,13 +89,11 @@ pub async fn run_with_outputs(mut cfg: Config, output: &crate::cli::OutputArgs) 
     run_observed(cfg, observers).await
 }
 
-/// Runs the loop with a resolved configuration; returns the exit code.
-pub async fn run_with_config(cfg: Config) -> u8 {
-    run_observed(cfg, events::Observers::default()).await
-}
-
 /// Runs the loop, telling `observers` what happens.
 pub async fn run_observed(mut cfg: Config, observers: events::Observers) -> u8 {
+    if cfg.options.dry_run {
+        return dry_run(cfg).await;
+    }
     if let Err(e) = std::fs::create_dir_all(&cfg.report_dir) {
         eprintln!(
             "auto-etl: cannot create the report directory {}: {e}",
@@ -124,10 +135,6 @@ pub async fn run_observed(mut cfg: Config, observers: events::Observers) -> u8 {
         }
         return exit::USAGE;
     }
-    if cfg.options.dry_run {
-        print!("{}", record::render_plan(&cfg));
-        return exit::SUCCESS;
-    }
     crate::orchestrator::procs::become_subreaper();
     let cancel = signals::listen();
     let mut recovery = RecoveryLog::default();
@@ -164,22 +171,33 @@ pub async fn run_observed(mut cfg: Config, observers: events::Observers) -> u8 {
     session.run(agent_log).await
 }
 
+/// `--dry-run`: the plan and the pre-flight verdict, writing nothing (no
+/// report directory, no lock, no agent log).
+async fn dry_run(mut cfg: Config) -> u8 {
+    let _ = crate::logging::init(cfg.options.debug, cfg.options.verbose, false, false, None);
+    let start = preflight::prepare(&mut cfg).await;
+    print!("{}", record::render_plan(&cfg));
+    println!(
+        "  risk: {} ({:.0})",
+        start.risk.risk_level, start.risk.risk_score
+    );
+    for p in &start.blocking {
+        println!("  pre-flight FAILED: {p}");
+    }
+    if start.blocking.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::USAGE
+    }
+}
+
 fn health_config(cfg: &Config, safe_mode: bool) -> HealthConfig {
     let mut h = HealthConfig::new(&cfg.report_dir);
     h.safe_mode = safe_mode;
-    let scope = Scope {
-        project: cfg.docker.project.clone(),
-        labels: cfg.docker.labels.clone(),
-    };
-    let stop_timeout = cfg.docker.stop_timeout;
+    let docker = cfg.docker.clone();
     h.docker_probe = Some(std::sync::Arc::new(move || {
-        let scope = scope.clone();
-        Box::pin(async move {
-            match Cleaner::connect(scope, stop_timeout).await {
-                Ok(c) => c.ping().await.is_ok(),
-                Err(_) => false,
-            }
-        })
+        let docker = docker.clone();
+        Box::pin(async move { docker.answers().await })
     }));
     h
 }
@@ -202,10 +220,7 @@ impl Session {
     /// The Docker client, connected on first use and again after it was lost.
     pub(crate) async fn docker(&mut self) -> Result<&Cleaner, DockerError> {
         if self.docker.is_none() {
-            let scope = Scope {
-                project: self.cfg.docker.project.clone(),
-                labels: self.cfg.docker.labels.clone(),
-            };
+            let scope = self.cfg.docker.scope();
             self.docker = Some(Cleaner::connect(scope, self.cfg.docker.stop_timeout).await?);
         }
         Ok(self.docker.as_ref().expect("connected above"))
@@ -272,15 +287,7 @@ impl Session {
                     result.verdict.success,
                 );
             }
-            if let Some(w) = crate::checkpoint::mark_outcome(
-                &self.cfg.root,
-                &result.checkpoint,
-                &self.run_id,
-                plan.iteration,
-                result.verdict.success,
-            ) {
-                tracing::warn!("{w}");
-            }
+            self.mark_outcome(&result, plan.iteration).await;
             let facts = Facts {
                 matches: &result.scan.matches,
                 timed_out: indices(&result.steps, crate::orchestrator::StepStatus::Timeout),
@@ -300,7 +307,6 @@ impl Session {
                 memory_pressure: self.health.as_ref().and_then(|h| {
                     crate::health::memory_pressure(&h.samples_since(iteration_start))
                 }),
-                disk_critical: false,
             };
             let decision = adjust::decide(&plan, &facts, &history);
             let success = result.verdict.success;
@@ -339,14 +345,7 @@ impl Session {
                 .delay(plan.iteration - 1, rand::random::<f64>());
             if let (None, Some(budget)) = (&stop, self.cfg.cycle.max_elapsed) {
                 if self.started.elapsed() + delay >= budget {
-                    stop = Some(Outcome {
-                        status: "failed",
-                        reason: format!(
-                            "max-elapsed budget of {} spent",
-                            config::duration::format(budget)
-                        ),
-                        code: exit::STILL_FAILING,
-                    });
+                    stop = Some(Outcome::budget_spent(budget));
                 }
             }
             if stop.is_none() {
@@ -414,19 +413,34 @@ impl Session {
         code
     }
 
+    /// Records the iteration's outcome against its checkpoint (git2 is
+    /// blocking: off the async workers).
+    async fn mark_outcome(&self, result: &iteration::IterationResult, iteration: u32) {
+        let (root, record, run_id) = (
+            self.cfg.root.clone(),
+            result.checkpoint.clone(),
+            self.run_id.clone(),
+        );
+        let success = result.verdict.success;
+        let warning = tokio::task::spawn_blocking(move || {
+            crate::checkpoint::mark_outcome(&root, &record, &run_id, iteration, success)
+        })
+        .await
+        .ok()
+        .flatten();
+        if let Some(w) = warning {
+            tracing::warn!("{w}");
+        }
+    }
+
     /// A critical disk before an iteration: clean deep now rather than fail.
     async fn check_disk(&mut self, plan: &mut Plan) -> Option<String> {
         let sample = self.health.as_ref()?.sample_now().await;
-        if crate::health::disk_critical(&sample)
-            && plan.cleanup_level != crate::cleanup::CleanupLevel::Deep
-        {
-            let old = plan.cleanup_level;
-            plan.cleanup_level = crate::cleanup::CleanupLevel::Deep;
-            return Some(format!(
-                "cleanup {old} -> deep (critical disk alert before the iteration)"
-            ));
+        if crate::health::disk_critical(&sample) {
+            adjust::on_critical_disk(plan)
+        } else {
+            None
         }
-        None
     }
 
     fn interrupted_outcome(&self) -> Option<Outcome> {
@@ -470,14 +484,7 @@ impl Session {
         }
         if let Some(budget) = self.cfg.cycle.max_elapsed {
             if self.started.elapsed() >= budget {
-                return Some(Outcome {
-                    status: "failed",
-                    reason: format!(
-                        "max-elapsed budget of {} spent",
-                        config::duration::format(budget)
-                    ),
-                    code: exit::STILL_FAILING,
-                });
+                return Some(Outcome::budget_spent(budget));
             }
         }
         None

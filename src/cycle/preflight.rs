@@ -2,7 +2,6 @@
 //! dependency check.
 
 use crate::config::Config;
-use crate::docker::{Cleaner, Scope};
 use crate::risk::{self, History, PreflightInput, RiskAssessment};
 
 /// What the session starts with.
@@ -30,7 +29,7 @@ pub async fn prepare(cfg: &mut Config) -> Start {
         cfg.git.push = false;
     }
     let docker_reachable = if cfg.docker.require || risk.preflight_required {
-        Some(docker_answers(cfg).await)
+        Some(cfg.docker.answers().await)
     } else {
         None
     };
@@ -61,15 +60,4 @@ pub async fn prepare(cfg: &mut Config) -> Start {
         }
     }
     Start { risk, blocking }
-}
-
-async fn docker_answers(cfg: &Config) -> bool {
-    let scope = Scope {
-        project: cfg.docker.project.clone(),
-        labels: cfg.docker.labels.clone(),
-    };
-    match Cleaner::connect(scope, cfg.docker.stop_timeout).await {
-        Ok(c) => c.ping().await.is_ok(),
-        Err(_) => false,
-    }
 }

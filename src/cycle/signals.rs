@@ -14,6 +14,11 @@ pub fn listen() -> watch::Receiver<Option<i32>> {
             signal(SignalKind::terminate()),
             signal(SignalKind::hangup()),
         ) else {
+            tracing::warn!(
+                "cannot listen for signals: Ctrl-C will stop the agent without a report"
+            );
+            // Keep the sender alive: a closed channel would read as "cancelled".
+            std::future::pending::<()>().await;
             return;
         };
         loop {
@@ -25,6 +30,7 @@ pub fn listen() -> watch::Receiver<Option<i32>> {
             if tx.borrow().is_some() {
                 eprintln!("auto-etl: second signal: killing the steps now");
                 crate::orchestrator::kill_all_now();
+                crate::orchestrator::procs::kill_orphans_now();
                 std::process::exit(i32::from(exit_code(signo)));
             }
             tracing::warn!("signal {signo} received: stopping the step and writing the report (again to kill at once)");

@@ -15,13 +15,23 @@ pub struct Evidence<'a> {
     pub scan: &'a ScanReport,
     /// The configured success markers (empty: none required).
     pub success_markers: &'a [String],
-    /// `(pattern, matched paths)` per expected file pattern.
-    pub expected_files: &'a [(String, Vec<String>)],
+    /// What each expected-file pattern matched.
+    pub expected_files: &'a [ExpectedFile],
     /// The validator's check, if one is configured.
     pub validator: Option<Validation>,
     pub interrupted: bool,
     /// Problems of the agent itself (e.g. the log could not be written).
     pub agent_errors: &'a [String],
+}
+
+/// What one expected-file pattern matched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExpectedFile {
+    pub pattern: String,
+    /// Written during the iteration.
+    pub fresh: Vec<String>,
+    /// Older than the iteration: left over, proves nothing.
+    pub stale: Vec<String>,
 }
 
 /// The iteration's outcome.
@@ -123,22 +133,23 @@ pub fn judge(e: &Evidence) -> Verdict {
         });
     }
 
-    for (pattern, found) in e.expected_files {
-        if found.is_empty() {
-            errors.push(format!("expected file {pattern} not found"));
+    for f in e.expected_files {
+        let passed = !f.fresh.is_empty();
+        let detail = if passed {
+            let shown: Vec<&str> = f.fresh.iter().take(3).map(String::as_str).collect();
+            format!("{} written: {}", f.fresh.len(), shown.join(", "))
+        } else if let Some(old) = f.stale.first() {
+            format!("not written in this iteration ({old} is left from before)")
+        } else {
+            "missing".into()
+        };
+        if !passed {
+            errors.push(format!("expected file {}: {detail}", f.pattern));
         }
         validations.push(Validation {
-            name: format!("expected file {pattern}"),
-            passed: !found.is_empty(),
-            detail: if found.is_empty() {
-                "missing".into()
-            } else {
-                format!(
-                    "{} found: {}",
-                    found.len(),
-                    found.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
-                )
-            },
+            name: format!("expected file {}", f.pattern),
+            passed,
+            detail,
         });
     }
 

@@ -255,16 +255,14 @@ impl IterationRunner {
                 procs::terminate_group(pgid, self.grace.min(Duration::from_secs(2))).await;
             }
         }
-        let orphans_killed = procs::reap_orphans(&[]).await;
+        let orphans_killed = procs::reap_orphans().await;
         unregister(&self.groups);
         // Readers end at EOF once every writer of their pipe is gone; a pipe
         // held open by something out of reach must not hang the agent.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         for reader in self.readers.drain(..) {
             let abort = reader.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), reader)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, reader).await.is_err() {
                 abort.abort();
             }
         }

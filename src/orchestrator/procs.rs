@@ -86,17 +86,36 @@ fn read_stat(pid: i32) -> Option<ProcInfo> {
     })
 }
 
-/// Kills every process re-parented to us that is not one of `keep` (our own
-/// live children), with their groups, and reaps them. Returns how many were
-/// killed. Loops because killing a daemon re-parents its children to us.
-pub async fn reap_orphans(keep: &[i32]) -> usize {
+fn orphans() -> Vec<ProcInfo> {
     let me = std::process::id() as i32;
+    list_processes()
+        .into_iter()
+        .filter(|p| p.ppid == me)
+        .collect()
+}
+
+/// SIGKILLs every process re-parented to us, at once, without reaping (the
+/// agent is about to exit: a second Ctrl-C).
+pub fn kill_orphans_now() {
+    for p in orphans() {
+        // SAFETY: plain kill/killpg on pids we just read.
+        unsafe {
+            if p.pgid == p.pid {
+                libc::killpg(p.pgid, libc::SIGKILL);
+            }
+            libc::kill(p.pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Kills every process re-parented to us (the steps' own children have all
+/// been waited for by now), with their groups, and reaps them. Returns how
+/// many were killed. Loops because killing a daemon re-parents its children
+/// to us.
+pub async fn reap_orphans() -> usize {
     let mut killed = 0;
     for _ in 0..20 {
-        let orphans: Vec<ProcInfo> = list_processes()
-            .into_iter()
-            .filter(|p| p.ppid == me && !keep.contains(&p.pid))
-            .collect();
+        let orphans = orphans();
         if orphans.is_empty() {
             break;
         }

@@ -157,7 +157,7 @@ fn background_processes_of_a_finished_step_are_gone_when_the_iteration_ends() {
         log.contains("still-there"),
         "a step's background process must live until the iteration ends:\n{log}"
     );
-    let left: Vec<_> = processes_matching(&format!("310.{token}"))
+    let left: Vec<_> = processes_matching(&format!("3100.{token}"))
         .into_iter()
         .chain(processes_matching(&format!("3101.{token}")))
         .collect();
@@ -301,19 +301,36 @@ fn a_missing_program_is_named_before_any_iteration() {
 
 #[test]
 fn the_environment_sits_between_flags_and_the_file() {
-    let toml = format!("[orchestrator]\ncommand = \"exit 1\"\n[cycle]\nmax_iterations = 3\n{FAST}");
+    let toml = format!(
+        "[orchestrator]\ncommand = \"exit 1\"\ntimeout = \"30s\"\n[cycle]\nmax_iterations = 3\n{FAST}"
+    );
     let pipe = Pipeline::new(&toml);
-    AutoEtl::new(pipe.path())
+    let from_file = AutoEtl::new(pipe.path()).run();
+    let from_env = AutoEtl::new(pipe.path())
         .env("AUTO_ETL_MAX_ITERATIONS", "1")
+        .env("AUTO_ETL_TIMEOUT", "20s")
         .run();
-    AutoEtl::new(pipe.path())
+    let from_flag = AutoEtl::new(pipe.path())
         .env("AUTO_ETL_MAX_ITERATIONS", "1")
-        .args(["--max-iterations", "2"])
+        .env("AUTO_ETL_TIMEOUT", "20s")
+        .args(["--max-iterations", "2", "--timeout", "10s"])
         .run();
+    for run in [&from_file, &from_env, &from_flag] {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+    }
     let reports = pipe.reports();
-    assert_eq!(reports[0]["max_iterations"], 1);
-    assert_eq!(reports[1]["max_iterations"], 2);
-    assert_eq!(reports[1]["iterations_executed"], 2);
+    let seen: Vec<(u64, f64)> = reports
+        .iter()
+        .map(|r| {
+            (
+                r["max_iterations"].as_u64().unwrap(),
+                r["cycles"][0]["plan"]["step_timeouts_seconds"][0]
+                    .as_f64()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, [(3, 30.0), (1, 20.0), (2, 10.0)]);
 }
 
 #[test]
@@ -471,5 +488,23 @@ fn the_max_elapsed_budget_stops_the_loop() {
         report["stop_reason"]
     );
     let n = report["iterations_executed"].as_u64().unwrap();
-    assert!((2..=4).contains(&n), "{n} iterations in a 2s budget");
+    assert!((1..=4).contains(&n), "{n} iterations in a 2s budget");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let pipe = Pipeline::new(&format!("[orchestrator]\ncommand = \"touch ran\"\n{FAST}"));
+    let run = AutoEtl::new(pipe.path()).args(["--dry-run"]).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("step 1: orchestrator"),
+        "{}",
+        run.stdout
+    );
+    let left: Vec<_> = std::fs::read_dir(pipe.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["auto-etl.toml"], "a dry run must not create files");
 }

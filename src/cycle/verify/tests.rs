@@ -32,7 +32,7 @@ fn markers() -> Vec<String> {
 fn judge_with(
     steps: &[StepOutcome],
     scan: &ScanReport,
-    files: &[(String, Vec<String>)],
+    files: &[ExpectedFile],
     validator: Option<Validation>,
 ) -> Verdict {
     let m = markers();
@@ -50,7 +50,11 @@ fn judge_with(
 #[test]
 fn all_checks_passing_is_green() {
     let steps = [step("load", StepStatus::Success, Some(0))];
-    let files = [("output/*.csv".to_string(), vec!["output/a.csv".to_string()])];
+    let files = [ExpectedFile {
+        pattern: "output/*.csv".into(),
+        fresh: vec!["output/a.csv".into()],
+        stale: vec![],
+    }];
     let v = judge_with(
         &steps,
         &ok_scan(),
@@ -103,7 +107,10 @@ fn each_failed_check_alone_makes_it_red() {
         !judge_with(&good, &ScanReport::default(), &[], None).success,
         "no success marker"
     );
-    let missing = [("out/*.csv".to_string(), vec![])];
+    let missing = [ExpectedFile {
+        pattern: "out/*.csv".into(),
+        ..ExpectedFile::default()
+    }];
     let v = judge_with(&good, &ok_scan(), &missing, None);
     assert!(!v.success);
     assert!(v.errors[0].contains("out/*.csv"));
@@ -169,4 +176,20 @@ fn agent_errors_are_never_green() {
         agent_errors: &errs,
     });
     assert!(!v.success);
+}
+
+#[test]
+fn a_stale_expected_file_left_from_before_is_not_green() {
+    let good = [step("s", StepStatus::Success, Some(0))];
+    let stale = [ExpectedFile {
+        pattern: "output/*.csv".into(),
+        fresh: vec![],
+        stale: vec!["output/old.csv".into()],
+    }];
+    let v = judge_with(&good, &ok_scan(), &stale, None);
+    assert!(!v.success);
+    assert_eq!(
+        v.errors,
+        ["expected file output/*.csv: not written in this iteration (output/old.csv is left from before)"]
+    );
 }
