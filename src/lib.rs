@@ -17,11 +17,13 @@ pub mod demo;
 pub mod docker;
 pub mod exit;
 pub mod health;
+pub mod journal;
 pub mod logging;
 pub mod metrics;
 pub mod orchestrator;
 pub mod readiness;
 pub mod recovery;
+pub mod redact;
 pub mod report;
 pub mod risk;
 

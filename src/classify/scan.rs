@@ -53,6 +53,9 @@ impl ScanReport {
 }
 
 const MAX_KEPT: usize = 200;
+/// Longest line prefix classified; the rest of a longer line is skipped so
+/// that a line without end (a binary dump) cannot fill memory.
+pub const MAX_LINE: usize = 64 * 1024;
 const MAX_EXCERPT: usize = 240;
 
 /// Streaming scanner; feed it bytes in any chunking.
@@ -80,13 +83,19 @@ impl Scanner {
             if self.carry.is_empty() {
                 self.line(head);
             } else {
-                self.carry.extend_from_slice(head);
+                self.carry_push(head);
                 let line = std::mem::take(&mut self.carry);
                 self.line(&line);
             }
             bytes = &rest[1..];
         }
-        self.carry.extend_from_slice(bytes);
+        self.carry_push(bytes);
+    }
+
+    fn carry_push(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.carry.len());
+        self.carry
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
     pub fn finish(mut self) -> ScanReport {
@@ -98,6 +107,7 @@ impl Scanner {
     }
 
     fn line(&mut self, line: &[u8]) {
+        let line = &line[..line.len().min(MAX_LINE)];
         self.report.lines += 1;
         let n = self.report.lines;
         for (rule, re) in self.rules.rules().iter().zip(self.rules.compiled()) {

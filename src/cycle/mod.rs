@@ -69,7 +69,7 @@ pub async fn run_with_config(cfg: Config) -> u8 {
 }
 
 /// Runs the loop, telling `observers` what happens.
-pub async fn run_observed(mut cfg: Config, observers: events::Observers) -> u8 {
+pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> u8 {
     if let Err(e) = std::fs::create_dir_all(&cfg.report_dir) {
         eprintln!(
             "auto-etl: cannot create the report directory {}: {e}",
@@ -113,6 +113,12 @@ pub async fn run_observed(mut cfg: Config, observers: events::Observers) -> u8 {
     if cfg.options.dry_run {
         print!("{}", record::render_plan(&cfg));
         return exit::SUCCESS;
+    }
+    // The run journal: every event, hash-chained, on disk as it happens.
+    let journal = cfg.report_dir.join(crate::journal::file_name(&run_id));
+    match crate::journal::JournalObserver::create(&journal) {
+        Ok(j) => observers.add(Box::new(j)),
+        Err(e) => tracing::warn!("cannot create the journal {}: {e}", journal.display()),
     }
     crate::orchestrator::procs::become_subreaper();
     let cancel = signals::listen();
