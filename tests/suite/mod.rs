@@ -1,3 +1,4 @@
 //! Integration suites, one module per capability.
 
 mod cycle;
+mod faults;
