@@ -96,6 +96,9 @@ fn prefilter_literals() -> Vec<String> {
 pub struct Redactor {
     prefilter: Regex,
     full: Regex,
+    /// The secret values alone, for the parts of a match that are kept
+    /// (a URL's user, a key's name).
+    literal: Option<Regex>,
     /// How many secret values from the environment are masked.
     literals: usize,
 }
@@ -139,6 +142,7 @@ impl Redactor {
         values.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
         values.dedup();
         let mut full = String::from(PATTERNS);
+        let mut literal = None;
         let mut prefilter: String = prefilter_literals()
             .iter()
             .map(|l| regex::escape(l))
@@ -148,11 +152,13 @@ impl Redactor {
             let alt: Vec<String> = values.iter().map(|v| regex::escape(v)).collect();
             let alt = alt.join("|");
             full.push_str(&format!("|(?P<lit>{alt})"));
+            literal = Some(Regex::new(&alt).expect("escaped literals compile"));
             prefilter.push_str(&format!("|{alt}"));
         }
         Redactor {
             prefilter: Regex::new(&prefilter).expect("redaction prefilter compiles"),
             full: Regex::new(&full).expect("redaction patterns compile"),
+            literal,
             literals: values.len(),
         }
     }
@@ -186,7 +192,7 @@ impl Redactor {
                 let m = caps.get(0).expect("group 0 is the match");
                 let buf = out.get_or_insert_with(|| Vec::with_capacity(bytes.len() + 64));
                 buf.extend_from_slice(&bytes[last..m.start()]);
-                replacement(&caps, buf);
+                replacement(&caps, buf, |kept, out| self.keep(kept, out));
                 last = m.end();
                 // No pattern matches the empty string; the max is a guard.
                 pos = m.end().max(m.start() + 1);
@@ -245,15 +251,25 @@ impl Redactor {
     }
 }
 
-/// Appends what replaces one match.
-fn replacement(caps: &Captures<'_>, out: &mut Vec<u8>) {
+impl Redactor {
+    /// Appends a kept part of a match, its secret values still masked.
+    fn keep(&self, kept: &[u8], out: &mut Vec<u8>) {
+        match &self.literal {
+            Some(re) => out.extend_from_slice(&re.replace_all(kept, MASK.as_bytes())),
+            None => out.extend_from_slice(kept),
+        }
+    }
+}
+
+/// Appends what replaces one match; `keep` appends the parts that stay.
+fn replacement(caps: &Captures<'_>, out: &mut Vec<u8>, keep: impl Fn(&[u8], &mut Vec<u8>)) {
     let mask = MASK.as_bytes();
     if let Some(pre) = caps.name("url") {
-        out.extend_from_slice(pre.as_bytes());
+        keep(pre.as_bytes(), out);
         out.extend_from_slice(mask);
         out.push(b'@');
     } else if let Some(key) = caps.name("kv") {
-        out.extend_from_slice(key.as_bytes());
+        keep(key.as_bytes(), out);
         let val = caps.name("kv_val").map(|v| v.as_bytes()).unwrap_or(b"");
         // Keep the quotes so quoted text (and JSON logs) stays well formed.
         let quote: &[u8] = if val.starts_with(b"\\\"") {
@@ -269,7 +285,7 @@ fn replacement(caps: &Captures<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(mask);
         out.extend_from_slice(quote);
     } else if let Some(pre) = caps.name("auth").or_else(|| caps.name("bearer")) {
-        out.extend_from_slice(pre.as_bytes());
+        keep(pre.as_bytes(), out);
         out.extend_from_slice(mask);
     } else if let Some(prefix) = caps.name("aws") {
         out.extend_from_slice(prefix.as_bytes());
@@ -370,6 +386,15 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(r.redact_str(input), want, "input: {input}");
         }
+    }
+
+    #[test]
+    fn regression_a_secret_in_the_kept_part_of_a_match_is_masked() {
+        let r = Redactor::with_values(["hunter", "s3cr3t"]);
+        assert_eq!(
+            r.redact_str("s3cr3t://hunter:pw@host passwordhunter=x"),
+            "***://***:***@host password***=***"
+        );
     }
 
     #[test]
