@@ -12,6 +12,10 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Some(Command::Run(args)) => crate::cycle::run_command(args).await,
         Some(Command::Demo(args)) => crate::demo::run(args).await,
         Some(Command::Cleanup(a)) => crate::docker::command::cmd_cleanup(&a).await,
+        Some(Command::VerifyJournal(args)) => crate::journal::cmd_verify_journal(args),
+        Some(Command::Report(args)) if args.from_journal => {
+            crate::journal::cmd_report_from_journal(args)
+        }
         Some(Command::Report(args)) => report(args),
         Some(Command::Init(args)) => crate::init::run(args),
         Some(Command::Completions(args)) => completions(args),
@@ -44,7 +48,6 @@ pub async fn dispatch(cli: Cli) -> u8 {
             let json = a.format == crate::cli::OutputFormat::Json;
             crate::classify::run_rules(&rules, json, &mut std::io::stdout().lock())
         }),
-        Some(_) => Err(anyhow::anyhow!("not built yet")),
     };
     match result {
         Ok(code) => code,
@@ -92,11 +95,6 @@ fn classify(args: crate::cli::ClassifyArgs) -> anyhow::Result<u8> {
 
 /// `auto-etl report FILE --format F`: renders a stored JSON report.
 fn report(args: ReportArgs) -> anyhow::Result<u8> {
-    if args.from_journal {
-        anyhow::bail!(
-            "--from-journal: rebuilding a report from a journal is not built into this command yet (use the journal support)"
-        );
-    }
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read the report {}", args.file.display()))?;
     let report: crate::report::Report = serde_json::from_str(&text)

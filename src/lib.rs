@@ -19,6 +19,7 @@ pub mod docker;
 pub mod exit;
 pub mod health;
 pub mod init;
+pub mod journal;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
@@ -26,6 +27,7 @@ pub mod orchestrator;
 pub mod progress;
 pub mod readiness;
 pub mod recovery;
+pub mod redact;
 pub mod report;
 pub mod risk;
 

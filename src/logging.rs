@@ -33,7 +33,7 @@ pub fn init(
             .unwrap_or_else(|_| EnvFilter::new(format!("auto_etl={level}")))
     };
     let stderr = fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(|| Redacting(std::io::stderr()))
         .with_target(false)
         .without_time()
         .with_ansi(color_allowed())
@@ -45,7 +45,7 @@ pub fn init(
                 .append(true)
                 .open(path)?;
             let layer = fmt::layer()
-                .with_writer(Mutex::new(f))
+                .with_writer(RedactingFile(Mutex::new(f)))
                 .with_ansi(false)
                 .with_target(false);
             Some(if json {
@@ -61,6 +61,49 @@ pub fn init(
         .with(file_layer)
         .try_init();
     Ok(())
+}
+
+/// A writer that masks secrets (see `crate::redact`). The fmt layer writes
+/// each formatted event with one `write_all`, so a secret is never split.
+struct Redacting<W>(W);
+
+impl<W: std::io::Write> std::io::Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(&crate::redact::global().redact(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// The agent log file, shared by the threads that log, masked.
+struct RedactingFile(Mutex<std::fs::File>);
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactingFile {
+    type Writer = Redacting<Locked<'a>>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        Redacting(Locked(
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ))
+    }
+}
+
+/// The log file while one event is written to it.
+struct Locked<'a>(std::sync::MutexGuard<'a, std::fs::File>);
+
+impl std::io::Write for Locked<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Colour only on a terminal, outside CI, unless NO_COLOR; FORCE_COLOR forces it.

@@ -90,7 +90,7 @@ pub async fn run_with_outputs(mut cfg: Config, output: &crate::cli::OutputArgs) 
 }
 
 /// Runs the loop, telling `observers` what happens.
-pub async fn run_observed(mut cfg: Config, observers: events::Observers) -> u8 {
+pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> u8 {
     if cfg.options.dry_run {
         return dry_run(cfg).await;
     }
@@ -134,6 +134,12 @@ pub async fn run_observed(mut cfg: Config, observers: events::Observers) -> u8 {
             eprintln!("auto-etl: pre-flight: {p}");
         }
         return exit::USAGE;
+    }
+    // The run journal: every event, hash-chained, on disk as it happens.
+    let journal = cfg.report_dir.join(crate::journal::file_name(&run_id));
+    match crate::journal::JournalObserver::create(&journal) {
+        Ok(j) => observers.add(Box::new(j)),
+        Err(e) => tracing::warn!("cannot create the journal {}: {e}", journal.display()),
     }
     crate::orchestrator::procs::become_subreaper();
     let cancel = signals::listen();

@@ -184,6 +184,9 @@ fn performance(cycles: &[CycleRecord], total_ms: u64) -> crate::metrics::Perform
 /// the exit code. A report that cannot be written turns any result into a
 /// failure: CI must not read green from a run it cannot inspect.
 pub fn finish(cfg: &Config, report: &Report, outcome: Outcome) -> u8 {
+    // Everything written or printed from here on comes from the masked copy.
+    let redacted = crate::redact::global().redact_serde(report);
+    let report = &redacted;
     let path = cfg.root.join(&report.files.report);
     if let Err(e) = report::write::write_json(&path, report) {
         eprintln!("auto-etl: cannot write the report {}: {e}", path.display());

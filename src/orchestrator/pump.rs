@@ -68,13 +68,17 @@ pub fn start(
         let mut io_error = None;
         let mut rows: Vec<(usize, u64)> = Vec::new();
         let stderr = std::io::stderr();
+        let redactor = crate::redact::global();
         while let Some(chunk) = rx.blocking_recv() {
+            // Secrets are masked before the output goes anywhere: the log,
+            // the classifier (whose excerpts land in the report), the console.
+            let bytes = redactor.redact(&chunk.bytes);
             if io_error.is_none() {
-                if let Err(e) = out.write_all(&chunk.bytes) {
+                if let Err(e) = out.write_all(&bytes) {
                     io_error = Some(format!("cannot write the iteration log: {e}"));
                 }
             }
-            scanner.feed(&chunk.bytes);
+            scanner.feed(&bytes);
             if let Some(n) = crate::metrics::parse_rows(&chunk.bytes).filter(|_| !chunk.agent) {
                 match rows.iter_mut().find(|(s, _)| *s == chunk.step) {
                     Some((_, total)) => *total += n,
@@ -82,7 +86,7 @@ pub fn start(
                 }
             }
             if echo {
-                let _ = stderr.lock().write_all(&chunk.bytes);
+                let _ = stderr.lock().write_all(&bytes);
             }
         }
         if let Err(e) = out.flush().and_then(|_| out.get_ref().sync_all()) {

@@ -5,4 +5,5 @@ mod ci;
 mod classify;
 mod cycle;
 mod docker;
+mod faults;
 mod session;

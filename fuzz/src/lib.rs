@@ -1,0 +1,101 @@
+//! The fuzz targets' bodies, shared by the cargo-fuzz targets (nightly,
+//! libFuzzer) and the bounded random loop (`random-loop`, stable). Each one
+//! must return normally on any input: a panic is a finding.
+
+use auto_etl::classify::{FailureClass, Markers, Rule, RuleSet, RuleSource, Scanner};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The config loader on arbitrary text.
+pub fn config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let args = auto_etl::cli::RunArgs::default();
+    let outside = auto_etl::config::Outside {
+        cwd: PathBuf::from("/nonexistent/fuzz"),
+        ci: false,
+        env_push: false,
+    };
+    let _ = auto_etl::config::resolve(
+        text,
+        "fuzz.toml",
+        PathBuf::from("/nonexistent/fuzz"),
+        None,
+        &args,
+        &outside,
+    );
+}
+
+/// A user rule (the first line) compiled and run, with the built-ins and the
+/// markers, over the rest in uneven chunks; then the redactor over it all.
+pub fn classify(data: &[u8]) {
+    let split = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+    let (pattern, rest) = data.split_at(split);
+    let rule = Rule {
+        id: "fuzz".into(),
+        class: FailureClass::parse(if rest.len() % 2 == 0 {
+            "timeout"
+        } else {
+            "custom_x"
+        }),
+        pattern: String::from_utf8_lossy(pattern).into_owned(),
+        retryable: rest.len() % 3 == 0,
+        source: RuleSource::Config,
+    };
+    let rules = match RuleSet::with_user_rules(vec![rule]) {
+        Ok(r) => r,
+        Err(_) => RuleSet::builtin(),
+    };
+    let markers = Markers {
+        success: vec!["✅".into(), "SUCCESS".into()],
+        error: vec!["❌".into(), "ERROR".into()],
+    };
+    let mut scanner = Scanner::new(Arc::new(rules), Arc::new(markers));
+    let mut at = 0;
+    let mut step = 1 + pattern.len() % 7;
+    while at < rest.len() {
+        let end = (at + step).min(rest.len());
+        scanner.feed(&rest[at..end]);
+        at = end;
+        step = step * 3 % 97 + 1;
+    }
+    let report = scanner.finish();
+    let _ = report.primary();
+    let redactor = auto_etl::redact::Redactor::with_values(["s3cr3t", "eyJpass"]);
+    let masked = redactor.redact(data);
+    assert!(
+        !masked.windows(6).any(|w| w == b"s3cr3t"),
+        "a known secret survived redaction"
+    );
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = redactor.redact_str(text);
+    }
+}
+
+/// The report reader, then what is rendered from a report.
+pub fn report(data: &[u8]) {
+    let Ok(report) = serde_json::from_slice::<auto_etl::report::Report>(data) else {
+        return;
+    };
+    let _ = auto_etl::report::render::summary(&report, Path::new("r.json"));
+    let masked = auto_etl::redact::Redactor::default().redact_serde(&report);
+    let _ = serde_json::to_vec(&masked).expect("a report serialises");
+}
+
+/// The journal reader/verifier and the rebuild from it.
+pub fn journal(data: &[u8]) {
+    let read = auto_etl::journal::read(data);
+    if read.problem.is_none() {
+        assert!(!read.entries.is_empty(), "an intact journal has entries");
+    }
+    let _ = auto_etl::journal::rebuild(data, Path::new("logs/j.journal.jsonl"), None);
+}
+
+/// The targets by name, for the random loop.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("config", config),
+    ("classify", classify),
+    ("report", report),
+    ("journal", journal),
+];
