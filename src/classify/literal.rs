@@ -87,15 +87,30 @@ pub type Literals = Vec<Vec<u8>>;
 /// lowercased copy does not, so a line spelling a keyword with those two
 /// code points would not be a candidate. Logs do not do that.
 pub fn required(pattern: &str) -> Option<Literals> {
+    let mut lits: Literals = extract(pattern, true)?.iter().map(|l| anchor(l)).collect();
+    lits.sort();
+    lits.dedup();
+    Some(lits)
+}
+
+/// Like [`required`], but the most selective required strings (the longest,
+/// whether or not they hold an anchor word), whole: the scanner searches for
+/// their anchors and confirms these around each hit.
+pub fn required_full(pattern: &str) -> Option<Literals> {
+    extract(pattern, false)
+}
+
+fn extract(pattern: &str, prefer_anchors: bool) -> Option<Literals> {
     let mut p = Parser {
         chars: pattern.chars().collect(),
         pos: 0,
+        prefer_anchors,
     };
     let lits = p.alternation(0).ok()??;
     if p.pos != p.chars.len() || lits.iter().any(|l| l.len() < MIN_LITERAL) {
         return None;
     }
-    let mut lits: Literals = lits.iter().map(|l| anchor(l)).collect();
+    let mut lits = lits;
     lits.sort();
     lits.dedup();
     Some(lits)
@@ -107,6 +122,8 @@ struct Unsupported;
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// Whether a required set made of anchor words beats a longer one.
+    prefer_anchors: bool,
 }
 
 type Step = Result<Option<Literals>, Unsupported>;
@@ -144,6 +161,7 @@ impl Parser {
     fn concat(&mut self, depth: usize) -> Step {
         let mut best: Option<Literals> = None;
         let mut run: Vec<u8> = Vec::new();
+        let pa = self.prefer_anchors;
         while let Some(c) = self.peek() {
             match c {
                 '|' => break,
@@ -153,10 +171,10 @@ impl Parser {
                     self.pos += 1;
                     let inner = self.group(depth)?;
                     let min = self.quantifier()?.unwrap_or(1);
-                    flush(&mut run, &mut best);
+                    flush(&mut run, &mut best, pa);
                     if min >= 1 {
                         if let Some(inner) = inner {
-                            consider(&mut best, inner);
+                            consider(&mut best, inner, pa);
                         }
                     }
                 }
@@ -164,19 +182,19 @@ impl Parser {
                     self.pos += 1;
                     self.skip_class()?;
                     self.quantifier()?;
-                    flush(&mut run, &mut best);
+                    flush(&mut run, &mut best, pa);
                 }
                 '.' | '^' | '$' => {
                     self.pos += 1;
                     self.quantifier()?;
-                    flush(&mut run, &mut best);
+                    flush(&mut run, &mut best, pa);
                 }
                 '*' | '+' | '?' | '{' => return Err(Unsupported),
                 '\\' => {
                     self.pos += 1;
                     let lit = self.escape()?;
                     let min = self.quantifier()?;
-                    literal(lit, min, &mut run, &mut best);
+                    literal(lit, min, &mut run, &mut best, pa);
                 }
                 _ => {
                     self.pos += 1;
@@ -186,11 +204,11 @@ impl Parser {
                         None
                     };
                     let min = self.quantifier()?;
-                    literal(lit, min, &mut run, &mut best);
+                    literal(lit, min, &mut run, &mut best, pa);
                 }
             }
         }
-        flush(&mut run, &mut best);
+        flush(&mut run, &mut best, pa);
         Ok(best)
     }
 
@@ -343,36 +361,50 @@ impl Parser {
 
 /// Adds one atom to the current run: a plain literal extends it; a
 /// quantified one ends it (kept if it must occur at least once).
-fn literal(lit: Option<u8>, min: Option<u32>, run: &mut Vec<u8>, best: &mut Option<Literals>) {
+fn literal(
+    lit: Option<u8>,
+    min: Option<u32>,
+    run: &mut Vec<u8>,
+    best: &mut Option<Literals>,
+    prefer_anchors: bool,
+) {
     match (lit, min) {
         (Some(b), None) => run.push(b),
         (Some(b), Some(m)) if m >= 1 => {
             run.push(b);
-            flush(run, best);
+            flush(run, best, prefer_anchors);
         }
-        _ => flush(run, best),
+        _ => flush(run, best, prefer_anchors),
     }
 }
 
-fn flush(run: &mut Vec<u8>, best: &mut Option<Literals>) {
+fn flush(run: &mut Vec<u8>, best: &mut Option<Literals>, prefer_anchors: bool) {
     if !run.is_empty() {
-        consider(best, vec![std::mem::take(run)]);
+        consider(best, vec![std::mem::take(run)], prefer_anchors);
     }
 }
 
 /// Keeps the better of two required sets: one made only of anchor words
-/// (see `ANCHORS`) first, then the longer shortest member (capped: past that
-/// length all are rare), then fewer members.
-fn consider(best: &mut Option<Literals>, cand: Literals) {
-    fn score(l: &Literals) -> (bool, usize, std::cmp::Reverse<usize>) {
+/// (see `ANCHORS`) first when `prefer_anchors`, then the longer shortest
+/// member (capped: past that length all are rare), then (if not before) the
+/// anchored one, then fewer members.
+fn consider(best: &mut Option<Literals>, cand: Literals, prefer_anchors: bool) {
+    let score = |l: &Literals| {
         let anchored = l.iter().all(|x| {
             ANCHORS
                 .iter()
                 .any(|a| x.windows(a.len()).any(|w| w == a.as_bytes()))
         });
         let min = l.iter().map(Vec::len).min().unwrap_or(0);
-        (anchored, min.min(12), std::cmp::Reverse(l.len()))
-    }
+        // Between equally long sets, failure words beat names that ordinary
+        // lines print too (`airflow` in `Airflow(?:Task|Sensor)Timeout`).
+        let (first, second) = if prefer_anchors {
+            (anchored, false)
+        } else {
+            (false, anchored)
+        };
+        (first, min.min(12), second, std::cmp::Reverse(l.len()))
+    };
     if cand.is_empty() {
         return;
     }
@@ -435,5 +467,32 @@ mod tests {
             let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
             assert_eq!(lits(pattern), want, "pattern {pattern:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod full_tests {
+    use super::required_full;
+
+    #[test]
+    fn full_literals_are_the_longest_and_prefer_failure_words_on_ties() {
+        let full = |p: &str| {
+            required_full(p).map(|v| {
+                v.into_iter()
+                    .map(|l| String::from_utf8(l).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        // `airflow` is on every ordinary Airflow line: a tie goes to `timeout`.
+        assert_eq!(
+            full(r"Airflow(?:Task|Sensor)Timeout"),
+            Some(vec!["timeout".to_string()])
+        );
+        // ` error` would hold `(0 errors)`; the names are rarer.
+        assert_eq!(
+            full(r"\b(?:Compilation|Parsing) Error\b"),
+            Some(vec!["compilation".to_string(), "parsing".to_string()])
+        );
+        assert_eq!(full(r"^E\d+"), None);
     }
 }

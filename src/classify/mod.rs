@@ -145,6 +145,7 @@ impl Match {
 
 pub mod benign;
 pub mod builtin;
+mod candidates;
 pub mod command;
 pub mod literal;
 pub mod marker;

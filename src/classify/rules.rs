@@ -132,7 +132,7 @@ impl RuleSet {
 }
 
 fn prefilter(pattern: &str) -> Prefilter {
-    if let Some(lits) = literal::required(pattern) {
+    if let Some(lits) = literal::required_full(pattern) {
         return Prefilter::Literals(lits);
     }
     if pattern.contains(r"\A") || pattern.contains(r"\z") {

@@ -15,6 +15,8 @@
 //! counted.
 
 use super::benign::{self, Benign};
+use super::candidates::{self, Needle, Searcher};
+use super::literal;
 use super::marker::Marker;
 use super::rules::Prefilter;
 use super::{FailureClass, Match, RuleSet};
@@ -84,9 +86,8 @@ pub struct Scanner {
     rules: Arc<RuleSet>,
     success: Vec<Marker>,
     error: Vec<Marker>,
-    /// Required literals of the rules and markers, lowercase, a few dozen
-    /// per searcher.
-    literals: Vec<Regex>,
+    /// Required literals of the rules and markers (see `candidates`).
+    literals: Vec<Searcher>,
     /// Rules without literals, in multi-line mode, run over raw blocks.
     block_rules: Option<Regex>,
     every_line: bool,
@@ -109,17 +110,23 @@ impl Scanner {
             .iter()
             .filter_map(|m| Marker::new(m))
             .collect();
-        let marker_lits: Vec<Vec<u8>> = success
+        let marker_needles: Vec<Needle> = success
             .iter()
             .chain(&error)
-            .map(|m| m.text.as_bytes().to_ascii_lowercase())
+            .map(|m| Needle {
+                lower: m.text.as_bytes().to_ascii_lowercase(),
+                exact: Some(m.text.as_bytes().to_vec()),
+            })
             .collect();
-        let mut lits = Vec::new();
+        let mut needles = Vec::new();
         let mut block = Vec::new();
         let mut every_line = false;
         for (rule, pf) in rules.rules().iter().zip(rules.prefilters()) {
             match pf {
-                Prefilter::Literals(l) => lits.extend(l.iter().cloned()),
+                Prefilter::Literals(l) => needles.extend(l.iter().map(|l| Needle {
+                    lower: l.clone(),
+                    exact: None,
+                })),
                 Prefilter::Block => block.push(format!("(?m:{})", rule.pattern)),
                 Prefilter::EveryLine => every_line = true,
             }
@@ -127,8 +134,10 @@ impl Scanner {
         // Markers get their own searcher: mixing their literals into the
         // rules' makes the multi-literal search's buckets noisier, and a
         // separate handful of literals costs less than that.
-        let mut literals = literal_searchers(lits);
-        literals.extend(literal_searchers(marker_lits));
+        let anchors = needles.iter().map(|n| literal::anchor(&n.lower)).collect();
+        let mut literals = candidates::searchers(&needles, anchors);
+        let searched = marker_needles.iter().map(|n| n.lower.clone()).collect();
+        literals.extend(candidates::searchers(&marker_needles, searched));
         let block_rules = if block.is_empty() {
             None
         } else {
@@ -237,7 +246,9 @@ impl Scanner {
         let candidate = self.every_line
             || (!self.literals.is_empty() && {
                 lowercase_into(&mut self.lower, line);
-                self.literals.iter().any(|re| re.is_match(&self.lower))
+                self.literals
+                    .iter()
+                    .any(|s| s.next_hit(&self.lower, line, 0).is_some())
             })
             || self
                 .block_rules
@@ -265,13 +276,13 @@ impl Scanner {
             let mut searches = 0;
             if !self.literals.is_empty() {
                 lowercase_into(&mut self.lower, b);
-                for re in &self.literals {
-                    hit_lines(re, &self.lower, b, &mut cands);
+                for s in &self.literals {
+                    hit_lines(|at| s.next_hit(&self.lower, b, at), b, &mut cands);
                     searches += 1;
                 }
             }
             if let Some(re) = &self.block_rules {
-                hit_lines(re, b, b, &mut cands);
+                hit_lines(|at| re.find_at(b, at).map(|m| m.start()), b, &mut cands);
                 searches += 1;
             }
             if searches > 1 {
@@ -334,13 +345,12 @@ fn hit(m: &Marker, line: u64, raw: &[u8]) -> MarkerHit {
     }
 }
 
-/// Pushes the start of every line of `lines` on which `re` matches in
-/// `hay` (same offsets), in order, each line once.
-fn hit_lines(re: &Regex, hay: &[u8], lines: &[u8], out: &mut Vec<usize>) {
+/// Pushes the start of every line of `lines` holding a hit of `next` (the
+/// first hit at or after an offset), in order, each line once.
+fn hit_lines(next: impl Fn(usize) -> Option<usize>, lines: &[u8], out: &mut Vec<usize>) {
     let mut at = 0;
-    while at < hay.len() {
-        let Some(m) = re.find_at(hay, at) else { break };
-        let p = m.start();
+    while at < lines.len() {
+        let Some(p) = next(at) else { break };
         let start = lines[..p]
             .iter()
             .rposition(|&c| c == b'\n')
@@ -355,64 +365,6 @@ fn hit_lines(re: &Regex, hay: &[u8], lines: &[u8], out: &mut Vec<usize>) {
     }
 }
 
-/// Shortest shared prefix worth merging literals on.
-const MERGE_PREFIX: usize = 5;
-
-/// Literals per searcher: the regex crate's SIMD multi-literal searcher
-/// (Teddy) takes up to 64; past that the regex falls back to a much slower
-/// automaton, so more literals get more searchers, each one pass over the
-/// cache-resident block. Anchor words (see `literal::ANCHORS`) keep the
-/// built-ins plus dozens of user rules under one searcher.
-const LITERALS_PER_SEARCHER: usize = 64;
-
-/// `Regex`es over the literals (none when there are no literals).
-fn literal_searchers(mut lits: Vec<Vec<u8>>) -> Vec<Regex> {
-    lits.retain(|l| !l.is_empty());
-    // Literals sharing a long prefix (`ora-01001: `, `ora-01002: `...) are
-    // searched as that prefix: a part of a required literal is required too.
-    lits.sort();
-    let mut merged: Vec<Vec<u8>> = Vec::new();
-    for l in lits {
-        if let Some(last) = merged.last_mut() {
-            let common = last.iter().zip(&l).take_while(|(a, b)| a == b).count();
-            if common >= MERGE_PREFIX {
-                last.truncate(common);
-                continue;
-            }
-        }
-        merged.push(l);
-    }
-    let mut lits = merged;
-    lits.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-    lits.dedup();
-    // A literal containing a shorter one adds nothing to the search.
-    let mut kept: Vec<Vec<u8>> = Vec::new();
-    for l in lits {
-        if !kept.iter().any(|k| contains(&l, k)) {
-            kept.push(l);
-        }
-    }
-    if kept.is_empty() {
-        return Vec::new();
-    }
-    kept.sort();
-    let groups = kept.len().div_ceil(LITERALS_PER_SEARCHER).max(1);
-    let per = kept.len().div_ceil(groups).max(1);
-    kept.chunks(per)
-        .map(|group| {
-            let alternation: Vec<String> = group
-                .iter()
-                .map(|l| regex::escape(&String::from_utf8_lossy(l)))
-                .collect();
-            RegexBuilder::new(&alternation.join("|"))
-                .unicode(false)
-                .size_limit(64 << 20)
-                .build()
-                .expect("an alternation of escaped literals compiles")
-        })
-        .collect()
-}
-
 /// ASCII-lowercases `src` into `dst` (branch-free, so it vectorizes).
 fn lowercase_into(dst: &mut Vec<u8>, src: &[u8]) {
     dst.clear();
@@ -420,10 +372,6 @@ fn lowercase_into(dst: &mut Vec<u8>, src: &[u8]) {
         src.iter()
             .map(|&b| b | (u8::from(b.wrapping_sub(b'A') < 26) << 5)),
     );
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 fn find_newline(b: &[u8]) -> Option<usize> {
