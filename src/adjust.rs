@@ -73,16 +73,7 @@ pub struct Decision {
     pub stop: Option<String>,
 }
 
-/// Distinct classes of `matches`, in order of first appearance.
-pub fn classes_of(matches: &[Match]) -> Vec<FailureClass> {
-    let mut out: Vec<FailureClass> = Vec::new();
-    for m in matches {
-        if !out.contains(&m.class) {
-            out.push(m.class.clone());
-        }
-    }
-    out
-}
+pub use crate::classify::classes_of;
 
 /// Decides the next plan. `history` holds the classes of the earlier
 /// iterations, oldest first (not including this one).

@@ -132,6 +132,17 @@ pub struct Match {
     pub excerpt: String,
 }
 
+/// Distinct classes of `matches`, in order of first appearance.
+pub fn classes_of(matches: &[Match]) -> Vec<FailureClass> {
+    let mut out: Vec<FailureClass> = Vec::new();
+    for m in matches {
+        if !out.contains(&m.class) {
+            out.push(m.class.clone());
+        }
+    }
+    out
+}
+
 impl Match {
     /// `retryable` or `not retryable`, as messages say it.
     pub fn retryability(&self) -> &'static str {

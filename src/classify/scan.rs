@@ -62,13 +62,7 @@ impl ScanReport {
 
     /// Distinct classes, in order of first appearance.
     pub fn classes(&self) -> Vec<FailureClass> {
-        let mut out: Vec<FailureClass> = Vec::new();
-        for m in &self.matches {
-            if !out.contains(&m.class) {
-                out.push(m.class.clone());
-            }
-        }
-        out
+        super::classes_of(&self.matches)
     }
 }
 
@@ -95,6 +89,9 @@ pub struct Scanner {
     carry: Vec<u8>,
     lower: Vec<u8>,
     candidates: Vec<usize>,
+    /// Classes among the kept matches, and whether a non-retryable one is.
+    classes_kept: Vec<FailureClass>,
+    stop_kept: bool,
     report: ScanReport,
 }
 
@@ -159,6 +156,8 @@ impl Scanner {
             carry: Vec::new(),
             lower: Vec::new(),
             candidates: Vec::new(),
+            classes_kept: Vec::new(),
+            stop_kept: false,
             report: ScanReport::default(),
         }
     }
@@ -188,6 +187,20 @@ impl Scanner {
             rest = &rest[k + 1..];
         }
         self.carry_push(rest);
+    }
+
+    /// The agent's own lines (step headers): counted, so line numbers stay
+    /// those of the log, but never classified nor taken as markers — a step
+    /// named "load SUCCESS" must not make its iteration green. Whole lines
+    /// only; while a step's partial line is pending they are scanned as
+    /// ordinary output rather than misnumbered.
+    pub fn skip_lines(&mut self, data: &[u8]) {
+        if !self.carry.is_empty() || !data.ends_with(b"\n") {
+            self.feed(data);
+            return;
+        }
+        self.report.bytes += data.len() as u64;
+        self.report.lines += count_newlines(data);
     }
 
     /// Ends the log (a last line without a newline still counts).
@@ -318,8 +331,17 @@ impl Scanner {
         let text = benign.mask(&text);
         if let Some(i) = self.rules.first_match(&text) {
             self.report.total_matches += 1;
-            if self.report.matches.len() < MAX_KEPT {
-                let rule = &self.rules.rules()[i];
+            let rule = &self.rules.rules()[i];
+            // Past the cap, still keep what decisions need: the first hit of
+            // every class (adjustments, "n in a row") and of a non-retryable
+            // rule (the stop), wherever in the log it comes.
+            let new_class = !self.classes_kept.contains(&rule.class);
+            let first_stop = !rule.retryable && !self.stop_kept;
+            if self.report.matches.len() < MAX_KEPT || new_class || first_stop {
+                if new_class {
+                    self.classes_kept.push(rule.class.clone());
+                }
+                self.stop_kept |= !rule.retryable;
                 self.report.matches.push(Match {
                     class: rule.class.clone(),
                     rule_id: rule.id.clone(),

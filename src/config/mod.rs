@@ -299,14 +299,28 @@ fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> ConfigError {
         .split('`')
         .nth(1)
         .filter(|_| message.starts_with("unknown field"))
-        .unwrap_or("toml")
-        .to_string();
+        .map(str::to_string)
+        .or_else(|| e.span().and_then(|sp| key_on_line(text, sp.start)))
+        .unwrap_or_else(|| "toml".into());
     ConfigError::Invalid {
         path: origin.to_string(),
         line,
         key,
         message,
     }
+}
+
+/// The `key` of a `key = value` line holding `offset`, for errors the
+/// parser reports without naming it (e.g. a number out of range).
+fn key_on_line(text: &str, offset: usize) -> Option<String> {
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.starts_with('[') && !key.contains(char::is_whitespace))
+        .then(|| key.to_string())
 }
 
 fn flag_duration(text: &Option<String>, key: &str) -> Result<Option<Duration>, ConfigError> {

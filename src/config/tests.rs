@@ -95,6 +95,10 @@ fn errors_name_the_file_line_and_key() {
         ("[[steps]]\nname = \"a\"\nrun = \"x\"\nkind = \"chore\"\n", "auto-etl.toml:4: steps[0].kind"),
         ("[cycle]\nmax_iterations = 3\n", "auto-etl.toml:1: orchestrator: nothing to run"),
         ("[orchestrator\ncommand = 1", "auto-etl.toml:1: toml:"),
+        (
+            "[orchestrator]\ncommand = \"x\"\n[cycle]\nmax_iterations = 99999999999999999999\n",
+            "auto-etl.toml:4: max_iterations:",
+        ),
     ];
     for (text, expected) in cases {
         let err = error_text(text);

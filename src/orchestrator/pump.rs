@@ -20,6 +20,8 @@ pub struct Chunk {
     pub bytes: Vec<u8>,
     /// Written by the agent itself (headers, notices), not by a step.
     pub agent: bool,
+    /// Goes through the classifier (a header naming a step does not).
+    pub scan: bool,
 }
 
 /// Where readers send output.
@@ -29,8 +31,18 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Sends a line written by the agent itself (a header, a notice).
+    /// Sends a notice written by the agent itself (a timeout, a service not
+    /// ready): classified like step output.
     pub async fn note(&self, step: usize, text: &str) {
+        self.agent_line(step, text, true).await;
+    }
+
+    /// Sends a header line (which step starts): in the log, not classified.
+    pub async fn header(&self, step: usize, text: &str) {
+        self.agent_line(step, text, false).await;
+    }
+
+    async fn agent_line(&self, step: usize, text: &str, scan: bool) {
         let mut bytes = text.as_bytes().to_vec();
         bytes.push(b'\n');
         let _ = self
@@ -39,6 +51,7 @@ impl Sink {
                 step,
                 bytes,
                 agent: true,
+                scan,
             })
             .await;
     }
@@ -78,7 +91,11 @@ pub fn start(
                     io_error = Some(format!("cannot write the iteration log: {e}"));
                 }
             }
-            scanner.feed(&bytes);
+            if chunk.scan {
+                scanner.feed(&bytes);
+            } else {
+                scanner.skip_lines(&bytes);
+            }
             if let Some(n) = crate::metrics::parse_rows(&chunk.bytes).filter(|_| !chunk.agent) {
                 match rows.iter_mut().find(|(s, _)| *s == chunk.step) {
                     Some((_, total)) => *total += n,
@@ -110,6 +127,7 @@ pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, sink: Sink)
             step,
             bytes,
             agent: false,
+            scan: true,
         })
     };
     loop {

@@ -508,3 +508,27 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
         .collect();
     assert_eq!(left, ["auto-etl.toml"], "a dry run must not create files");
 }
+
+#[test]
+fn a_non_retryable_error_after_hundreds_of_retryable_ones_still_stops_the_loop() {
+    let toml = format!(
+        "[orchestrator]\ncommand = \"for i in $(seq 250); do echo 'connect: Connection refused'; done; echo 'ERROR:  syntax error at or near \\\"x\\\"'; exit 1\"\n\
+         [cycle]\nmax_iterations = 3\n{FAST}"
+    );
+    let pipe = Pipeline::new(&toml);
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let report = pipe.report();
+    assert_eq!(report["iterations_executed"], 1);
+    assert_eq!(report["cycles"][0]["classified_total"], 251);
+}
+
+#[test]
+fn a_step_named_like_a_success_marker_does_not_pass_the_marker_check() {
+    let toml = "[[steps]]\nname = \"load SUCCESS\"\nrun = \"echo loaded\"\n[cycle]\nmax_iterations = 1\n[git]\ncheckpoint = \"off\"\n";
+    let pipe = Pipeline::new(toml);
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let errors = pipe.report()["cycles"][0]["errors"].to_string();
+    assert!(errors.contains("no success marker"), "{errors}");
+}
