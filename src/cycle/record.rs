@@ -164,7 +164,8 @@ pub fn build_report(
     }
 }
 
-fn performance(cycles: &[CycleRecord], total_ms: u64) -> crate::metrics::PerformanceMetrics {
+/// The session's performance figures from its cycles' step records.
+pub fn performance(cycles: &[CycleRecord], total_ms: u64) -> crate::metrics::PerformanceMetrics {
     let runs: Vec<(String, bool, crate::metrics::StepMetrics)> = cycles
         .iter()
         .flat_map(|c| &c.steps)

@@ -87,7 +87,7 @@ pub fn rebuild(
     });
     let overall_success = status == "success" && cycles.last().is_some_and(|c| c.success);
     let dir = journal.parent().unwrap_or(Path::new(""));
-    let performance_metrics = performance(&cycles, (total * 1000.0) as u64);
+    let performance_metrics = crate::cycle::record::performance(&cycles, (total * 1000.0) as u64);
     let recovery = RecoveryLog {
         actions: recoveries,
     };
@@ -127,22 +127,6 @@ pub fn rebuild(
 
 fn report_path(dir: &Path, run_id: &str) -> PathBuf {
     dir.join(format!("auto_cycle_report_{run_id}.json"))
-}
-
-fn performance(cycles: &[CycleRecord], total_ms: u64) -> crate::metrics::PerformanceMetrics {
-    let runs: Vec<_> = cycles
-        .iter()
-        .flat_map(|c| &c.steps)
-        .filter(|s| s.status != "skipped")
-        .map(|s| {
-            (
-                s.name.clone(),
-                s.status == "success",
-                s.performance_metrics.clone(),
-            )
-        })
-        .collect();
-    crate::metrics::summarize(&runs, total_ms)
 }
 
 /// Whether `--format` was given on the command line (this mode's default is
