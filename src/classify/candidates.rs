@@ -1,18 +1,20 @@
 //! The literal prefilter: finds the lines of a block that hold a required
 //! literal of some rule (or a marker), without touching the other lines.
 //!
-//! Two levels. A multi-literal searcher (the regex crate's Teddy) looks for
-//! short anchor words (`error`, `refused`, see `literal::ANCHORS`) in a
-//! lowercased copy of the block: few, short literals keep it fast. Anchor
+//! Two levels. A multi-literal searcher (Teddy, from the aho-corasick
+//! crate's packed searchers) looks for short anchor words (`error`,
+//! `refused`, see `literal::ANCHORS`) in a lowercased copy of the block: few,
+//! short literals keep it fast, and it says which literal it found. Anchor
 //! words are common in harmless lines too (`(0 errors)`, `ERROR_LOG=`), so
-//! each hit is then confirmed by comparing the bytes around it with the
-//! whole required literals that contain that anchor (`error 1146 (42s02)`,
-//! `outofmemoryerror`): a plain byte compare, no regex call, so a block full
-//! of harmless failure words costs one searcher pass and a few compares per
-//! hit instead of a regex run per line.
+//! each hit is then confirmed against the whole required literals that
+//! contain that anchor (`error 1146 (42s02)`, `outofmemoryerror`). The byte
+//! before and the byte after the hit pick, through two tables, the few
+//! needles that can hold it there (none, for `(0 errors)`); only those are
+//! compared. A block full of harmless failure words so costs one searcher
+//! pass and two table lookups per hit, with no regex call.
 
-use regex::bytes::{Regex, RegexBuilder};
-use std::collections::HashMap;
+use aho_corasick::packed;
+use aho_corasick::{AhoCorasick, Input, MatchKind};
 
 /// One string a candidate line must hold.
 pub(crate) struct Needle {
@@ -48,23 +50,115 @@ impl Confirm {
     }
 }
 
+/// The needles holding one searched literal, with a bitmask per byte value
+/// of those that allow it just before the literal, and just after: a hit
+/// is compared only against the needles both masks keep.
+struct Confirms {
+    literal_len: usize,
+    needles: Vec<Confirm>,
+    /// `u64` words per byte value in the masks.
+    words: usize,
+    before: Vec<u64>,
+    after: Vec<u64>,
+}
+
+impl Confirms {
+    fn new(literal: &[u8], needles: Vec<Confirm>) -> Confirms {
+        let words = needles.len().div_ceil(64).max(1);
+        let mut before = vec![0u64; 256 * words];
+        let mut after = vec![0u64; 256 * words];
+        for (i, c) in needles.iter().enumerate() {
+            let (w, bit) = (i / 64, 1u64 << (i % 64));
+            let end = c.offset + literal.len();
+            let allow = |table: &mut Vec<u64>, byte: Option<u8>| match byte {
+                Some(b) => table[usize::from(b) * words + w] |= bit,
+                None => (0..256).for_each(|b| table[b * words + w] |= bit),
+            };
+            allow(&mut before, c.offset.checked_sub(1).map(|k| c.lower[k]));
+            allow(&mut after, c.lower.get(end).copied());
+        }
+        Confirms {
+            literal_len: literal.len(),
+            needles,
+            words,
+            before,
+            after,
+        }
+    }
+
+    /// Whether a needle holds the literal found at `hit`.
+    fn any(&self, lower: &[u8], raw: &[u8], hit: usize) -> bool {
+        // At the block's edges every needle is a candidate; `holds` checks
+        // the bounds.
+        let before = hit.checked_sub(1).map(|k| lower[k]);
+        let after = lower.get(hit + self.literal_len).copied();
+        let (Some(b), Some(a)) = (before, after) else {
+            return self.needles.iter().any(|c| c.holds(lower, raw, hit));
+        };
+        let (b, a) = (usize::from(b) * self.words, usize::from(a) * self.words);
+        for w in 0..self.words {
+            let mut mask = self.before[b + w] & self.after[a + w];
+            while mask != 0 {
+                let i = w * 64 + mask.trailing_zeros() as usize;
+                if self.needles[i].holds(lower, raw, hit) {
+                    return true;
+                }
+                mask &= mask - 1;
+            }
+        }
+        false
+    }
+}
+
+/// The multi-literal search itself: Teddy where the CPU has the vector
+/// instructions it needs, else an Aho-Corasick automaton.
+enum Engine {
+    Teddy(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Engine {
+    fn new(literals: &[Vec<u8>]) -> Engine {
+        let teddy = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(literals)
+            .build();
+        match teddy {
+            Some(t) => Engine::Teddy(t),
+            None => Engine::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(literals)
+                    .expect("a few dozen short literals fit an automaton"),
+            ),
+        }
+    }
+
+    /// The first literal at or after `at`: (position, literal index).
+    fn find(&self, hay: &[u8], at: usize) -> Option<(usize, usize)> {
+        let m = match self {
+            Engine::Teddy(t) => t.find_in(hay, aho_corasick::Span::from(at..hay.len()))?,
+            Engine::Automaton(a) => a.find(Input::new(hay).range(at..))?,
+        };
+        Some((m.start(), m.pattern().as_usize()))
+    }
+}
+
 /// One multi-literal searcher and the needles to confirm around its hits.
 pub(crate) struct Searcher {
-    re: Regex,
-    confirm: HashMap<Vec<u8>, Vec<Confirm>>,
+    engine: Engine,
+    /// By literal index.
+    confirm: Vec<Confirms>,
 }
 
 impl Searcher {
     /// The position of the first confirmed hit at or after `at`: a needle
     /// occurs on the line holding it. `lower` is `raw` lowercased.
     pub fn next_hit(&self, lower: &[u8], raw: &[u8], mut at: usize) -> Option<usize> {
-        while let Some(m) = self.re.find_at(lower, at) {
-            let p = m.start();
-            if self
-                .confirm
-                .get(&lower[m.range()])
-                .is_some_and(|cs| cs.iter().any(|c| c.holds(lower, raw, p)))
-            {
+        while at < lower.len() {
+            let (p, literal) = self.engine.find(lower, at)?;
+            if self.confirm[literal].any(lower, raw, p) {
                 return Some(p);
             }
             // No searched literal contains another, so at most one matches
@@ -78,12 +172,13 @@ impl Searcher {
 /// Shortest shared prefix worth merging literals on.
 const MERGE_PREFIX: usize = 5;
 
-/// Literals per searcher: the regex crate's SIMD multi-literal searcher
-/// (Teddy) takes up to 64; past that the regex falls back to a much slower
-/// automaton, so more literals get more searchers, each one pass over the
-/// cache-resident block. Anchor words (see `literal::ANCHORS`) keep the
-/// built-ins plus dozens of user rules under one searcher.
-const LITERALS_PER_SEARCHER: usize = 64;
+/// Literals per searcher. Teddy takes up to 64, but past 32 it switches to
+/// its "fat" form, which scans half as many bytes per step, and crowding its
+/// buckets makes every literal's false candidates costlier: on the benchmark
+/// log (BENCHMARKS.md) three searchers of ~23 literals each beat two of ~34
+/// (0.76 s against 0.90 s per GiB) and one of 67 (1.2-1.8 s). More literals
+/// get more searchers, each one pass over the cache-resident block.
+const LITERALS_PER_SEARCHER: usize = 32;
 
 /// Searchers over `searched` (one string per needle, each a part of its
 /// needle's `lower`); none when there are no needles.
@@ -121,46 +216,32 @@ pub(crate) fn searchers(needles: &[Needle], searched: Vec<Vec<u8>>) -> Vec<Searc
     let groups = kept.len().div_ceil(LITERALS_PER_SEARCHER).max(1);
     let per = kept.len().div_ceil(groups).max(1);
     kept.chunks(per)
-        .map(|group| {
-            let alternation: Vec<String> = group
-                .iter()
-                .map(|l| regex::escape(&String::from_utf8_lossy(l)))
-                .collect();
-            let re = RegexBuilder::new(&alternation.join("|"))
-                .unicode(false)
-                .size_limit(64 << 20)
-                .build()
-                .expect("an alternation of escaped literals compiles");
-            Searcher {
-                re,
-                confirm: confirms(group, needles),
-            }
+        .map(|group| Searcher {
+            engine: Engine::new(group),
+            confirm: group.iter().map(|s| confirms(s, needles)).collect(),
         })
         .collect()
 }
 
-/// For each searched literal, every needle holding it, at every offset:
+/// Every needle holding the searched literal `s`, at every offset:
 /// whichever searched literal of a needle the searcher reports, the needle
 /// gets confirmed.
-fn confirms(group: &[Vec<u8>], needles: &[Needle]) -> HashMap<Vec<u8>, Vec<Confirm>> {
-    let mut out: HashMap<Vec<u8>, Vec<Confirm>> = HashMap::new();
-    for s in group {
-        let list = out.entry(s.clone()).or_default();
-        for n in needles {
-            let mut from = 0;
-            while let Some(i) = find(&n.lower[from..], s) {
-                list.push(Confirm {
-                    offset: from + i,
-                    lower: n.lower.clone(),
-                    exact: n.exact.clone(),
-                });
-                from += i + 1;
-            }
+fn confirms(s: &[u8], needles: &[Needle]) -> Confirms {
+    let mut list = Vec::new();
+    for n in needles {
+        let mut from = 0;
+        while let Some(i) = find(&n.lower[from..], s) {
+            list.push(Confirm {
+                offset: from + i,
+                lower: n.lower.clone(),
+                exact: n.exact.clone(),
+            });
+            from += i + 1;
         }
-        // Shorter needles first: they are likelier to be the one present.
-        list.sort_by_key(|c| c.lower.len());
     }
-    out
+    // Shorter needles first: they are likelier to be the one present.
+    list.sort_by_key(|c| c.lower.len());
+    Confirms::new(s, list)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -227,5 +308,51 @@ mod tests {
         let s = searchers(&needles, vec![b"error".to_vec()]);
         assert!(hits(&s, "0 errors, Error").is_empty());
         assert_eq!(hits(&s, "x ERROR_LOG"), [2]);
+    }
+
+    #[test]
+    fn more_needles_on_one_anchor_than_a_mask_word_holds() {
+        // 100 needles hold `error` at different offsets with different
+        // neighbours: the masks span two words and each needle is still found.
+        let texts: Vec<String> = (0..100).map(|i| format!("job{i:03} error{i:03}")).collect();
+        let needles: Vec<Needle> = texts.iter().map(|t| needle(t)).collect();
+        let s = searchers(&needles, vec![b"error".to_vec(); 100]);
+        assert_eq!(s.len(), 1);
+        for (i, t) in texts.iter().enumerate() {
+            let line = format!("at {t} now");
+            assert_eq!(hits(&s, &line), [3 + 7], "needle {i}");
+        }
+        assert!(hits(&s, "job001 error002 job003 error").is_empty());
+    }
+
+    #[test]
+    fn literals_past_one_searcher_are_all_searched() {
+        let texts: Vec<String> = (0..90).map(|i| format!("w{i:02}x")).collect();
+        let needles: Vec<Needle> = texts.iter().map(|t| needle(t)).collect();
+        let searched = texts.iter().map(|t| t.as_bytes().to_vec()).collect();
+        let s = searchers(&needles, searched);
+        assert!(s.len() > 1, "{} searchers", s.len());
+        for t in &texts {
+            assert_eq!(hits(&s, &format!("x {t}")).len(), 1, "{t}");
+        }
+        assert!(hits(&s, "w9x w100x").is_empty());
+    }
+
+    #[test]
+    fn the_automaton_finds_what_teddy_finds() {
+        // Machines without the vector instructions Teddy needs get the
+        // automaton; both must report the same literal at the same place.
+        let lits = [b"error".to_vec(), b"refused".to_vec(), b"db::".to_vec()];
+        let automaton = Engine::Automaton(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .build(&lits)
+                .unwrap(),
+        );
+        let teddy = Engine::new(&lits);
+        let hay = b"x db::exception, then connection refused; 0 errors".repeat(4);
+        for at in 0..hay.len() {
+            assert_eq!(automaton.find(&hay, at), teddy.find(&hay, at), "at {at}");
+        }
     }
 }
