@@ -131,6 +131,19 @@ pub struct PhaseArgs {
     /// Push checkpoints (also in CI, where only this flag allows it).
     #[arg(long)]
     pub push: bool,
+    /// After a red run, put the last green checkpoint's files back in the
+    /// working tree (HEAD and branches untouched; the failing state stays in
+    /// this run's checkpoint). `--rollback=false` turns a config's `true` off.
+    #[arg(
+        long,
+        env = "AUTO_ETL_ROLLBACK",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub rollback: Option<bool>,
     /// Skip the cleanup phase.
     #[arg(long, env = "AUTO_ETL_NO_CLEANUP")]
     pub no_cleanup: bool,

@@ -135,7 +135,7 @@ pub fn render(f: &Findings) -> String {
         }
         None => o.push_str("# validator = \"python3 tools/validate.py\"\n"),
     }
-    o.push_str("\n[git]\ncheckpoint = \"ref\"               # ref (HEAD untouched) | branch | off\npush = false\nexclude = [\".env*\"]\n\n");
+    o.push_str("\n[git]\ncheckpoint = \"ref\"               # ref (HEAD untouched) | branch | off\npush = false\n# After a red run, put the last green checkpoint's files back (HEAD untouched):\nrollback = false\nexclude = [\".env*\"]\n\n");
     o.push_str("[docker]\n");
     match &f.compose_file {
         Some(c) => {

@@ -18,6 +18,8 @@
 //!   `exclude` globs, the report directory, files over `max_file_size`. A file
 //!   the repository already tracks keeps its committed content when excluded
 //!   (dropping it would record a deletion, in branch mode on the user's branch).
+//! - `--rollback` puts the last green checkpoint's files back after a red
+//!   run, only over content this run's checkpoint holds (see `rollback`).
 //! - Unchanged tree: no commit; the record points at the existing commit with
 //!   `files_changed: 0` and a `note`.
 
@@ -28,6 +30,7 @@ mod message;
 mod outcome;
 mod push;
 mod repo;
+mod rollback;
 mod snapshot;
 mod take;
 
@@ -37,6 +40,7 @@ pub use message::{commit_message, tag_message, trailer};
 pub use outcome::mark_outcome;
 pub use push::{CredentialPlan, CredentialSource};
 pub use repo::{CheckpointError, ITERATIONS, LAST_GREEN, RUNS};
+pub use rollback::{rollback, wanted as rollback_wanted, RollbackOutcome, RollbackRequest};
 
 use crate::config::{CheckpointMode, GitConfig};
 use serde::Serialize;

@@ -240,7 +240,11 @@ fn refspecs(repo: &Repository, mode: CheckpointMode, ref_name: &str, run: &str) 
 }
 
 /// The report directory relative to the working tree, if it lies inside.
-fn relative_report_dir(workdir: &Path, root: &Path, report_dir: &Path) -> Option<String> {
+pub(super) fn relative_report_dir(
+    workdir: &Path,
+    root: &Path,
+    report_dir: &Path,
+) -> Option<String> {
     let abs = if report_dir.is_absolute() {
         report_dir.to_path_buf()
     } else {

@@ -87,6 +87,7 @@ pub struct VerifyFile {
 pub struct GitFile {
     pub checkpoint: Option<Spanned<String>>,
     pub push: Option<bool>,
+    pub rollback: Option<bool>,
     pub remote: Option<String>,
     #[serde(default)]
     pub exclude: Vec<String>,

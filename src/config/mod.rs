@@ -174,6 +174,10 @@ pub struct Config {
     pub verify: VerifyConfig,
     pub markers: Arc<Markers>,
     pub git: GitConfig,
+    /// `--rollback` / `[git] rollback`: after a red run, put the last green
+    /// checkpoint's files back in the working tree. Kept beside `git`, not
+    /// in it, so that `GitConfig` literals elsewhere stay valid.
+    pub rollback: bool,
     pub docker: DockerConfig,
     pub cleanup_paths: Vec<String>,
     pub rules: Arc<RuleSet>,
@@ -390,6 +394,8 @@ pub fn resolve(
         verify,
         markers: Arc::new(markers),
         git,
+        // flag > AUTO_ETL_ROLLBACK (both through clap) > file > off
+        rollback: args.phases.rollback.or(f.git.rollback).unwrap_or(false),
         docker,
         cleanup_paths,
         rules: Arc::new(rules),

@@ -226,3 +226,15 @@ fn sizes_parse() {
     assert!(parse_size("lots").is_err());
     assert!(parse_size("99999999999999999999G").is_err());
 }
+
+#[test]
+fn rollback_flag_beats_the_file_and_defaults_off() {
+    assert!(!resolve_text(MINIMAL, &[]).unwrap().rollback);
+    let on = format!("{MINIMAL}[git]\nrollback = true\n");
+    assert!(resolve_text(&on, &[]).unwrap().rollback);
+    assert!(resolve_text(MINIMAL, &["--rollback"]).unwrap().rollback);
+    assert!(!resolve_text(&on, &["--rollback=false"]).unwrap().rollback);
+    assert!(resolve_text(MINIMAL, &["--rollback=yes"]).unwrap().rollback);
+    let err = error_text(&format!("{MINIMAL}[git]\nrollback = \"yes\"\n"));
+    assert!(err.contains("rollback"), "{err}");
+}

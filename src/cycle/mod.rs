@@ -6,6 +6,7 @@ mod iteration;
 pub mod lock;
 mod preflight;
 pub mod record;
+mod recovery;
 pub mod signals;
 pub mod verify;
 
@@ -278,6 +279,7 @@ impl Session {
         let mut cycles: Vec<CycleRecord> = Vec::new();
         let mut history: Vec<Vec<FailureClass>> = Vec::new();
         let mut previous: Option<PreviousIteration> = None;
+        let mut last_checkpoint;
         let outcome = loop {
             let iteration_start = Instant::now();
             self.emit(events::Event::IterationStart {
@@ -294,6 +296,7 @@ impl Session {
                 );
             }
             self.mark_outcome(&result, plan.iteration).await;
+            last_checkpoint = (plan.iteration, result.checkpoint.clone());
             let facts = Facts {
                 matches: &result.scan.matches,
                 timed_out: indices(&result.steps, crate::orchestrator::StepStatus::Timeout),
@@ -397,6 +400,12 @@ impl Session {
             }
             plan = decision.next;
         };
+        // After the last iteration's outcome is marked: its checkpoint holds
+        // the failing state the rollback is about to overwrite.
+        if self.cfg.rollback && crate::checkpoint::rollback_wanted(outcome.status) {
+            let (iteration, failing) = last_checkpoint;
+            self.roll_back(iteration, failing).await;
+        }
         let health = match self.health.take() {
             Some(h) => h.finish().await,
             None => crate::health::AutomationHealth::default(),

@@ -43,6 +43,29 @@ pub fn summary(report: &Report, path: &Path) -> String {
             let _ = writeln!(out, "        -> {a}");
         }
     }
+    for a in report
+        .recovery_actions
+        .iter()
+        .filter(|a| a.action_type == "rollback")
+    {
+        let _ = writeln!(out, "{}", rollback_line(&a.config, a.success));
+    }
     let _ = writeln!(out, "report: {}", path.display());
     out
+}
+
+/// One line on a `rollback` action: what went back, and where the failing
+/// state is kept.
+fn rollback_line(config: &serde_json::Value, success: bool) -> String {
+    let text = |k: &str| config[k].as_str().unwrap_or("?").to_string();
+    let short = |k: &str| text(k).chars().take(10).collect::<String>();
+    if !success {
+        return format!("rollback: not done: {}", text("reason"));
+    }
+    let files = config["files_restored"].as_u64().unwrap_or(0);
+    format!(
+        "rollback: {files} file(s) back to last-green {} in the working tree (HEAD untouched); the failing state is kept: auto-etl restore {}",
+        short("to_commit"),
+        text("from"),
+    )
 }

@@ -6,4 +6,5 @@ mod classify;
 mod cycle;
 mod docker;
 mod faults;
+mod recovery;
 mod session;

@@ -1,0 +1,172 @@
+//! Recovery the agent takes on its own behalf, as a user sees it in the
+//! report, in git and on disk: rollback to the last green checkpoint, pushes
+//! that fail, validators that hang.
+
+use crate::support::pipeline::Pipeline;
+use crate::support::{git, AutoEtl};
+use std::path::Path;
+
+/// A pipeline in a git repository that is green while `etl.conf` says good.
+/// `extra` goes into the step before the check.
+fn repo_pipeline(extra: &str) -> Pipeline {
+    let pipe = Pipeline::new(
+        r#"
+[orchestrator]
+command = "sh check.sh"
+
+[cycle]
+max_iterations = 2
+[cycle.backoff]
+initial = "100ms"
+max = "200ms"
+jitter = "none"
+
+[git]
+checkpoint = "ref"
+
+[verify]
+success_patterns = []
+"#,
+    );
+    pipe.write("check.sh", &format!("{extra}\ngrep -q good etl.conf\n"));
+    pipe.write("etl.conf", "mode = good\n");
+    pipe.write(".gitignore", "logs/\n");
+    git(pipe.path(), &["init", "-q", "-b", "main"]);
+    git(pipe.path(), &["add", "-A"]);
+    git(pipe.path(), &["commit", "-qm", "pipeline"]);
+    pipe
+}
+
+fn read(dir: &Path, rel: &str) -> String {
+    std::fs::read_to_string(dir.join(rel)).unwrap()
+}
+
+fn actions<'a>(report: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    report["recovery_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["action_type"] == kind)
+        .collect()
+}
+
+#[test]
+fn rollback_restores_the_last_green_files_and_keeps_the_failing_state() {
+    let pipe = repo_pipeline("");
+    let dir = pipe.path();
+    let green = AutoEtl::new(dir).args(["--no-cleanup", "--rollback"]).run();
+    assert_eq!(green.code, 0, "{}", green.stderr);
+    assert!(
+        actions(&pipe.report(), "rollback").is_empty(),
+        "a green run rolled back"
+    );
+
+    // A committed change that breaks the pipeline, and an untracked note.
+    pipe.write("etl.conf", "mode = broken\n");
+    git(dir, &["commit", "-qam", "break it"]);
+    pipe.write("notes.txt", "mine\n");
+    let head = git(dir, &["rev-parse", "HEAD"]);
+    let staged = git(dir, &["ls-files", "-s", "etl.conf"]);
+
+    let red = AutoEtl::new(dir)
+        .args(["--no-cleanup"])
+        .env("AUTO_ETL_ROLLBACK", "1")
+        .run();
+    assert_eq!(red.code, 1, "{}", red.stderr);
+    let report = pipe.reports().pop().unwrap();
+    let rollback = actions(&report, "rollback");
+    assert_eq!(rollback.len(), 1, "{}", report["recovery_actions"]);
+    let config = &rollback[0]["config"];
+    assert_eq!(rollback[0]["success"], true, "{config}");
+    let run = report["execution_id"].as_str().unwrap();
+    assert_eq!(config["from"], format!("{run}:2"), "{config}");
+    assert_eq!(config["files"], serde_json::json!(["etl.conf"]), "{config}");
+    assert!(
+        red.stdout
+            .contains("rollback: 1 file(s) back to last-green"),
+        "{}",
+        red.stdout
+    );
+
+    // The working tree has the green content; HEAD, the branch, the index
+    // and the untracked file are as they were.
+    assert_eq!(read(dir, "etl.conf"), "mode = good\n");
+    assert_eq!(
+        git(dir, &["show", "refs/auto-etl/last-green:etl.conf"]),
+        "mode = good\n"
+    );
+    assert_eq!(git(dir, &["rev-parse", "HEAD"]), head);
+    assert_eq!(
+        git(dir, &["symbolic-ref", "HEAD"]).trim(),
+        "refs/heads/main"
+    );
+    assert_eq!(git(dir, &["ls-files", "-s", "etl.conf"]), staged);
+    assert_eq!(read(dir, "notes.txt"), "mine\n");
+
+    // Nothing is lost: the failing iteration's checkpoint has the broken file.
+    let restored = AutoEtl::new(dir)
+        .args(["restore", &format!("{run}:2"), "--to-branch", "failing"])
+        .run();
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    assert_eq!(git(dir, &["show", "failing:etl.conf"]), "mode = broken\n");
+}
+
+#[test]
+fn without_a_last_green_or_checkpoints_rollback_touches_nothing() {
+    let pipe = repo_pipeline("");
+    let dir = pipe.path();
+    pipe.write("etl.conf", "mode = broken\n");
+    let before = git(dir, &["status", "--porcelain"]);
+    let red = AutoEtl::new(dir).args(["--no-cleanup", "--rollback"]).run();
+    assert_eq!(red.code, 1, "{}", red.stderr);
+    let report = pipe.report();
+    let rollback = actions(&report, "rollback");
+    assert_eq!(rollback.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(rollback[0]["success"], false);
+    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    assert!(reason.contains("no green checkpoint"), "{reason}");
+    assert!(
+        red.stdout
+            .contains("rollback: not done: no green checkpoint"),
+        "{}",
+        red.stdout
+    );
+    assert_eq!(read(dir, "etl.conf"), "mode = broken\n");
+    assert_eq!(git(dir, &["status", "--porcelain"]), before);
+
+    // A green run makes a last green; with checkpoints off there is still
+    // no rollback, because the failing state could not be kept.
+    pipe.write("etl.conf", "mode = good\n");
+    assert_eq!(AutoEtl::new(dir).args(["--no-cleanup"]).run().code, 0);
+    pipe.write("etl.conf", "mode = broken\n");
+    let off = AutoEtl::new(dir)
+        .args(["--no-cleanup", "--rollback", "--no-commit"])
+        .run();
+    assert_eq!(off.code, 1, "{}", off.stderr);
+    let report = pipe.reports().pop().unwrap();
+    let rollback = actions(&report, "rollback");
+    assert_eq!(rollback[0]["success"], false);
+    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    assert!(reason.contains("checkpoints are off"), "{reason}");
+    assert_eq!(read(dir, "etl.conf"), "mode = broken\n");
+}
+
+#[test]
+fn rollback_refuses_to_overwrite_changes_no_checkpoint_holds() {
+    // The step itself rewrites the tracked file after each checkpoint.
+    let pipe = repo_pipeline("echo ran >> etl.conf");
+    let dir = pipe.path();
+    git(dir, &["update-ref", "refs/auto-etl/last-green", "HEAD"]);
+    pipe.write("etl.conf", "mode = broken\n");
+    let red = AutoEtl::new(dir).args(["--no-cleanup", "--rollback"]).run();
+    assert_eq!(red.code, 1, "{}", red.stderr);
+    let report = pipe.report();
+    let rollback = actions(&report, "rollback");
+    assert_eq!(rollback[0]["success"], false, "{}", rollback[0]);
+    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("etl.conf") && reason.contains("after the failing checkpoint"),
+        "{reason}"
+    );
+    assert_eq!(read(dir, "etl.conf"), "mode = broken\nran\nran\n");
+}
