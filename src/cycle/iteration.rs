@@ -248,6 +248,7 @@ impl Session {
         match &result {
             Err(DockerError::Unreachable(why)) => {
                 self.docker = None;
+                self.docker_lost = Some(why.clone());
                 self.docker_breaker.on_failure();
                 self.recovery.record(
                     "fallback",
@@ -261,7 +262,16 @@ impl Session {
                     true,
                 );
             }
-            _ => self.docker_breaker.on_success(),
+            _ => {
+                self.docker_breaker.on_success();
+                // A new client made it through after an outage: the trial
+                // the breaker let through restarted the Docker side.
+                if let Some(why) = self.docker_lost.take() {
+                    let after = format!("docker outage: {why}");
+                    let took = started.elapsed().as_millis() as u64;
+                    self.record_restart("docker client", &after, took);
+                }
+            }
         }
         result.map_err(|e| e.to_string())
     }

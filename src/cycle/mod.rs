@@ -34,6 +34,8 @@ pub struct Session {
     pub(crate) recovery: RecoveryLog,
     /// Counts Docker outages; while open, cleanup skips Docker at once.
     pub(crate) docker_breaker: CircuitBreaker,
+    /// Why the Docker client was dropped, until a new one works again.
+    pub(crate) docker_lost: Option<String>,
     pub(crate) health: Option<HealthMonitor>,
     risk: RiskAssessment,
     pub(crate) observers: events::Observers,
@@ -168,6 +170,7 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
                 open_timeout: Duration::from_secs(10),
             },
         ),
+        docker_lost: None,
         health: Some(health),
         risk: start.risk,
         observers,
@@ -285,6 +288,7 @@ impl Session {
             self.emit(events::Event::IterationStart {
                 iteration: plan.iteration,
             });
+            self.revive_health();
             let pre_adjustment = self.check_disk(&mut plan).await;
             let result = self.iteration(&plan, previous.take()).await;
             if plan.iteration > 1 {
@@ -406,6 +410,7 @@ impl Session {
             let (iteration, failing) = last_checkpoint;
             self.roll_back(iteration, failing).await;
         }
+        self.revive_health();
         let health = match self.health.take() {
             Some(h) => h.finish().await,
             None => crate::health::AutomationHealth::default(),

@@ -1,11 +1,37 @@
-//! Run-level recovery the session takes on itself: rolling the working tree
-//! back to the last green checkpoint after a red run.
+//! Run-level recovery the session takes on itself: restarting its own parts
+//! after a failure, and rolling the working tree back to the last green
+//! checkpoint after a red run.
 
 use super::Session;
 use crate::checkpoint::{self, CheckpointRecord, RollbackRequest};
 use std::time::Instant;
 
 impl Session {
+    /// Records that one of the agent's own components was restarted.
+    pub(crate) fn record_restart(&mut self, component: &str, after: &str, took_ms: u64) {
+        tracing::info!("restarted the {component} after: {after}");
+        self.recovery.record(
+            "restart",
+            serde_json::json!({"component": component, "after": after}),
+            took_ms,
+            true,
+        );
+    }
+
+    /// Restarts the health sampler if its task died.
+    pub(super) fn revive_health(&mut self) {
+        let started = Instant::now();
+        let Some(cause) = self.health.as_mut().and_then(|h| h.revive()) else {
+            return;
+        };
+        tracing::warn!("health sampler stopped: {cause}");
+        self.record_restart(
+            "health sampler",
+            &cause,
+            started.elapsed().as_millis() as u64,
+        );
+    }
+
     /// `--rollback` after a red run: the last green checkpoint's files back
     /// in the working tree, recorded as a `rollback` action either way.
     pub(super) async fn roll_back(&mut self, iteration: u32, failing: CheckpointRecord) {

@@ -2,6 +2,7 @@
 //! statvfs) and asks an injected probe whether Docker answers.
 
 use super::{summarize, AutomationHealth, DiskUsage, HealthSample, Reading};
+use futures_util::FutureExt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -94,26 +95,38 @@ impl HealthMonitor {
             samples: Mutex::new(Vec::new()),
             cfg,
         });
-        let (stop, mut stopped) = watch::channel(false);
-        let s = shared.clone();
-        let task = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(s.cfg.effective_interval());
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        let sample = take_sample(&s).await;
-                        push(&s, sample);
-                    }
-                    _ = stopped.changed() => break,
-                }
-            }
-        });
+        let (stop, stopped) = watch::channel(false);
+        let task = spawn_sampler(shared.clone(), stopped);
         HealthMonitor {
             shared,
             stop,
             task: Some(task),
         }
+    }
+
+    /// Restarts the sampling task if it died (a panic in a probe, say) while
+    /// the run still wants samples; returns what ended it. Sampling goes on
+    /// with the samples taken so far.
+    pub fn revive(&mut self) -> Option<String> {
+        if *self.stop.borrow() || !self.task.as_ref()?.is_finished() {
+            return None;
+        }
+        let ended = self.task.take()?.now_or_never();
+        let cause = match ended {
+            Some(Err(e)) if e.is_panic() => {
+                let panic = e.into_panic();
+                let text = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                format!("sampling task panicked: {text}")
+            }
+            Some(Err(e)) => format!("sampling task ended: {e}"),
+            _ => "sampling task ended on its own".to_string(),
+        };
+        self.task = Some(spawn_sampler(self.shared.clone(), self.stop.subscribe()));
+        Some(cause)
     }
 
     /// The last sample taken, for the per-cycle `health` field.
@@ -157,6 +170,23 @@ impl Drop for HealthMonitor {
             task.abort();
         }
     }
+}
+
+/// The background loop: a sample every interval until told to stop.
+fn spawn_sampler(s: Arc<Shared>, mut stopped: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(s.cfg.effective_interval());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    let sample = take_sample(&s).await;
+                    push(&s, sample);
+                }
+                _ = stopped.changed() => break,
+            }
+        }
+    })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

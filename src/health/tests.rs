@@ -321,3 +321,39 @@ async fn a_hanging_probe_counts_as_unreachable() {
     assert_eq!(s.docker_reachable, Some(false));
     monitor.finish().await;
 }
+
+#[tokio::test]
+async fn a_sampler_task_that_dies_is_restarted_and_says_why() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = calls.clone();
+    let probe: DockerProbe = Arc::new(move || {
+        if c.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("probe exploded");
+        }
+        Box::pin(async { true })
+    });
+    let mut cfg = HealthConfig::new(Path::new("/tmp"));
+    cfg.interval = Duration::from_millis(50);
+    cfg.docker_probe = Some(probe);
+    let mut monitor = HealthMonitor::start(cfg);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let cause = loop {
+        if let Some(cause) = monitor.revive() {
+            break cause;
+        }
+        assert!(Instant::now() < deadline, "the sampler never died");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(cause, "sampling task panicked: probe exploded");
+    assert!(
+        monitor.latest().is_none(),
+        "the first sample died with the task"
+    );
+    // The new task samples again; a live task is left alone.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(monitor.revive(), None);
+    let latest = monitor.latest().expect("samples after the restart");
+    assert_eq!(latest.docker_reachable, Some(true));
+    let h = monitor.finish().await;
+    assert!(h.samples >= 2, "{h:?}");
+}

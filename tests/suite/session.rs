@@ -91,6 +91,29 @@ fn a_docker_socket_that_comes_back_mid_run_closes_the_breaker() {
         "ran",
         "breaker never closed: {reasons:?}"
     );
+    // The client dropped in the outage was re-created once the daemon
+    // answered: one restart, after the fallbacks of the outage.
+    let actions = report["recovery_actions"].as_array().unwrap();
+    let restarts: Vec<usize> = (0..actions.len())
+        .filter(|&i| {
+            actions[i]["action_type"] == "restart"
+                && actions[i]["config"]["component"] == "docker client"
+        })
+        .collect();
+    assert_eq!(restarts.len(), 1, "{}", report["recovery_actions"]);
+    let restart = &actions[restarts[0]];
+    assert_eq!(restart["success"], true);
+    let after = restart["config"]["after"].as_str().unwrap();
+    assert!(after.starts_with("docker outage: "), "{after}");
+    let last_fallback = (0..actions.len())
+        .rev()
+        .find(|&i| actions[i]["action_type"] == "fallback")
+        .unwrap();
+    assert!(
+        restarts[0] > last_fallback,
+        "{}",
+        report["recovery_actions"]
+    );
 }
 
 /// A unix-socket proxy to the real Docker socket, standing in for a daemon
