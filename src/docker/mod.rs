@@ -167,11 +167,9 @@ impl Cleaner {
 
     /// Pings the daemon.
     pub async fn ping(&self) -> Result<(), DockerError> {
-        match tokio::time::timeout(CONNECT_TIMEOUT, self.docker.ping()).await {
-            Err(_) => Err(DockerError::Unreachable(format!(
-                "{}: ping timed out",
-                self.host
-            ))),
+        let what = format!("docker ping of {}", self.host);
+        match crate::recovery::with_timeout(CONNECT_TIMEOUT, &what, self.docker.ping()).await {
+            Err(timed_out) => Err(DockerError::Unreachable(timed_out.to_string())),
             Ok(r) => r.map(|_| ()).map_err(|e| to_docker_error(&e)),
         }
     }

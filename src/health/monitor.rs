@@ -2,6 +2,7 @@
 //! statvfs) and asks an injected probe whether Docker answers.
 
 use super::{summarize, AutomationHealth, DiskUsage, HealthSample, Reading};
+use crate::recovery::with_timeout;
 use futures_util::FutureExt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -210,8 +211,9 @@ async fn take_sample(shared: &Arc<Shared>) -> HealthSample {
         .unwrap_or_default();
     let docker_reachable = match &shared.cfg.docker_probe {
         None => None,
+        // A hung daemon must not stall sampling: the probe is bounded.
         Some(probe) => Some(
-            tokio::time::timeout(shared.cfg.probe_timeout, probe())
+            with_timeout(shared.cfg.probe_timeout, "docker ping", probe())
                 .await
                 .unwrap_or(false),
         ),
