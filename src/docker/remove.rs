@@ -1,8 +1,9 @@
-//! Removing resources: a bounded number in flight (the bulkhead), "already
-//! gone" counted as done, conflicts retried briefly with backoff.
+//! Removing resources: a bounded number in flight (the recovery bulkhead),
+//! "already gone" counted as done, conflicts retried briefly with backoff.
 
 use super::scope::UNTAGGED;
 use super::{DockerError, Resource};
+use crate::recovery::{Bulkhead, RecoveryError};
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions};
 use bollard::Docker;
@@ -12,6 +13,9 @@ use std::time::Duration;
 /// Removals in flight at once. The engine serialises much of a removal
 /// internally; past a handful in parallel it only queues them.
 pub const BULKHEAD: usize = 8;
+/// Removals waiting for a place in the bulkhead at once; the rest are not
+/// started until one finishes, so a scope of thousands never queues them all.
+pub const BULKHEAD_WAITING: usize = 32;
 /// Retries of a 409 (removal in progress, endpoints still attached, in use).
 const CONFLICT_RETRIES: u32 = 5;
 /// First wait after a conflict; doubles each time (50ms .. 800ms, ~1.5s in all).
@@ -72,9 +76,40 @@ pub enum Outcome {
 
 /// Removes `resources`, at most [`BULKHEAD`] at once, in no particular order.
 pub async fn remove_all(docker: &Docker, resources: Vec<Resource>) -> Vec<Outcome> {
-    stream::iter(resources)
-        .map(|r| remove_one(docker, r))
-        .buffer_unordered(BULKHEAD)
+    let bulkhead = Bulkhead::new("docker removals", BULKHEAD, BULKHEAD_WAITING);
+    let described: Vec<String> = resources
+        .iter()
+        .map(|r| format!("{} {} ({})", r.kind, r.name, short(&r.id)))
+        .collect();
+    in_bulkhead(&bulkhead, resources, |r| remove_one(docker, r))
+        .await
+        .into_iter()
+        .map(|(i, done)| match done {
+            Ok(outcome) => outcome,
+            Err(refused) => Outcome::Failed(format!("cannot remove {}: {refused}", described[i])),
+        })
+        .collect()
+}
+
+/// Runs `op` on every item inside `bulkhead`, never starting more than it
+/// holds (running plus waiting), so none is refused for a full line. Each
+/// result comes with its item's index, in completion order.
+pub async fn in_bulkhead<T, F, Fut>(
+    bulkhead: &Bulkhead,
+    items: Vec<T>,
+    op: F,
+) -> Vec<(usize, Result<Fut::Output, RecoveryError>)>
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future,
+{
+    let room = bulkhead.capacity();
+    stream::iter(items.into_iter().enumerate())
+        .map(|(i, item)| {
+            let fut = op(item);
+            async move { (i, bulkhead.run(fut).await) }
+        })
+        .buffer_unordered(room)
         .collect()
         .await
 }
@@ -189,6 +224,31 @@ mod tests {
             to_docker_error(&BollardError::RequestTimeoutError),
             DockerError::Unreachable(_)
         ));
+    }
+
+    #[tokio::test]
+    async fn the_bulkhead_bounds_removals_in_flight_and_refuses_none() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let bulkhead = Bulkhead::new("docker removals", BULKHEAD, BULKHEAD_WAITING);
+        let (now, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let done = in_bulkhead(&bulkhead, (0..100).collect(), |n: u32| {
+            let (now, peak) = (&now, &peak);
+            async move {
+                let inside = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(inside, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                n * 2
+            }
+        })
+        .await;
+        assert_eq!(done.len(), 100);
+        assert!(
+            done.iter().all(|(i, r)| *r == Ok(*i as u32 * 2)),
+            "{done:?}"
+        );
+        assert_eq!(peak.load(Ordering::SeqCst), BULKHEAD);
+        assert_eq!((bulkhead.running(), bulkhead.waiting()), (0, 0));
     }
 
     #[test]

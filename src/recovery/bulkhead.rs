@@ -45,6 +45,11 @@ impl Bulkhead {
         }
     }
 
+    /// Operations it holds at most: running plus waiting.
+    pub fn capacity(&self) -> usize {
+        self.max_concurrent + self.max_waiting
+    }
+
     /// Operations running now.
     pub fn running(&self) -> usize {
         self.max_concurrent - self.permits.available_permits()
