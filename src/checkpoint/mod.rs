@@ -38,9 +38,10 @@ pub use command::{cmd_checkpoints, cmd_restore};
 pub use exclude::{Excluded, Exclusions};
 pub use message::{commit_message, tag_message, trailer};
 pub use outcome::mark_outcome;
-pub use push::{CredentialPlan, CredentialSource};
+pub use push::{CredentialPlan, CredentialSource, PushError};
 pub use repo::{CheckpointError, ITERATIONS, LAST_GREEN, RUNS};
 pub use rollback::{rollback, wanted as rollback_wanted, RollbackOutcome, RollbackRequest};
+pub use take::push_record;
 
 use crate::config::{CheckpointMode, GitConfig};
 use serde::Serialize;
@@ -104,21 +105,45 @@ impl CheckpointRecord {
     }
 }
 
-/// Takes a checkpoint of `root`'s working tree. Blocking: call it off the
-/// async workers. Never fails the run: problems become `skipped_reason` or
-/// `warnings`, and the repository is left unlocked.
+/// Takes a checkpoint of `root`'s working tree, and pushes it once when
+/// `git.push`. Blocking: call it off the async workers. Never fails the run:
+/// problems become `skipped_reason` or `warnings`, and the repository is
+/// left unlocked.
 pub fn checkpoint(
     root: &Path,
     git: &GitConfig,
     report_dir: &Path,
     ctx: &CheckpointContext,
 ) -> CheckpointRecord {
+    guarded(root, git, report_dir, ctx, true)
+}
+
+/// As [`checkpoint`], without the push: the caller pushes with
+/// [`push_record`] under its own retry policy and circuit breaker.
+pub fn checkpoint_local(
+    root: &Path,
+    git: &GitConfig,
+    report_dir: &Path,
+    ctx: &CheckpointContext,
+) -> CheckpointRecord {
+    guarded(root, git, report_dir, ctx, false)
+}
+
+fn guarded(
+    root: &Path,
+    git: &GitConfig,
+    report_dir: &Path,
+    ctx: &CheckpointContext,
+    push: bool,
+) -> CheckpointRecord {
     if git.mode == CheckpointMode::Off {
         return CheckpointRecord::skipped(git.mode, OFF);
     }
     // A panic inside git2 or a callback must not take the cycle down; the
     // index lock's guard still runs while unwinding.
-    let taken = catch_unwind(AssertUnwindSafe(|| take::take(root, git, report_dir, ctx)));
+    let taken = catch_unwind(AssertUnwindSafe(|| {
+        take::take(root, git, report_dir, ctx, push)
+    }));
     let mut record = match taken {
         Ok(Ok(record)) => record,
         Ok(Err(e)) => CheckpointRecord::skipped(git.mode, e.to_string()),

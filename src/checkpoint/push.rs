@@ -1,8 +1,14 @@
 //! Pushing checkpoints to a remote, with credentials from the usual places
 //! and a hard bound on attempts: libgit2 calls the credential callback again
 //! after every rejection, and answering forever would hang the run.
+//!
+//! One push is one attempt; its error says whether another attempt can help
+//! (a network failure can pass, a refused credential or a rejected ref
+//! cannot). Retrying and giving up for the run are the session's call.
 
-use git2::{Config, Cred, CredentialType, PushOptions, RemoteCallbacks, Repository};
+use git2::{
+    Config, Cred, CredentialType, ErrorClass, ErrorCode, PushOptions, RemoteCallbacks, Repository,
+};
 use std::cell::RefCell;
 use std::sync::Once;
 
@@ -85,19 +91,93 @@ fn token() -> Option<String> {
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
 }
 
+/// Why a push failed, sorted by whether trying again can help. The text is
+/// the report's `push_error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The network or the server failed for now (refused connection, timeout,
+    /// DNS, a 5xx): worth another attempt.
+    #[error("{0}")]
+    Transient(String),
+    /// Credentials missing or refused: the same answer every time.
+    #[error("{0}")]
+    Auth(String),
+    /// The remote refused a ref (not a fast-forward, a hook said no).
+    #[error("{0}")]
+    Rejected(String),
+    /// The remote is not configured, or not a repository.
+    #[error("{0}")]
+    Remote(String),
+}
+
+impl PushError {
+    /// Whether another attempt can succeed.
+    pub fn retryable(&self) -> bool {
+        matches!(self, PushError::Transient(_))
+    }
+
+    /// Sorts a libgit2 error of a push. Pure, so the table is tested without
+    /// a server.
+    pub fn classify(class: ErrorClass, code: ErrorCode, message: &str) -> fn(String) -> PushError {
+        let lower = message.to_ascii_lowercase();
+        let auth_words = [
+            "authentication",
+            "credential",
+            "401",
+            "403",
+            "permission denied (publickey",
+        ];
+        if code == ErrorCode::Auth
+            || code == ErrorCode::Certificate
+            || auth_words.iter().any(|w| lower.contains(w))
+        {
+            return PushError::Auth;
+        }
+        if code == ErrorCode::NotFastForward || lower.contains("rejected") {
+            return PushError::Rejected;
+        }
+        // A path that is no repository (any more) reads as "unsupported URL
+        // protocol" to libgit2's transport lookup: waiting will not help.
+        let missing = [
+            "unsupported url protocol",
+            "could not find repository",
+            "not a git repository",
+        ];
+        if code == ErrorCode::NotFound || missing.iter().any(|w| lower.contains(w)) {
+            return PushError::Remote;
+        }
+        if code == ErrorCode::Timeout {
+            return PushError::Transient;
+        }
+        match class {
+            ErrorClass::Net | ErrorClass::Ssl | ErrorClass::Ssh => PushError::Transient,
+            // Only a server error passes: 4xx (not found, gone) will not.
+            ErrorClass::Http if !lower.contains("status code: 4") => PushError::Transient,
+            ErrorClass::Os
+                if ["connect", "timed out", "reset", "broken pipe", "resolve"]
+                    .iter()
+                    .any(|w| lower.contains(w)) =>
+            {
+                PushError::Transient
+            }
+            _ => PushError::Remote,
+        }
+    }
+}
+
 /// Pushes `refspecs` to `remote` (a configured remote's name, or a URL or
-/// path). The error is a message for the report's `push_error`.
-pub fn push(repo: &Repository, remote: &str, refspecs: &[String]) -> Result<(), String> {
+/// path), once.
+pub fn push(repo: &Repository, remote: &str, refspecs: &[String]) -> Result<(), PushError> {
     set_timeouts();
     let mut remote = match repo.find_remote(remote) {
         Ok(r) => r,
         Err(_) if looks_like_url(remote) => repo
             .remote_anonymous(remote)
-            .map_err(|e| format!("remote `{remote}`: {}", e.message()))?,
+            .map_err(|e| PushError::Remote(format!("remote `{remote}`: {}", e.message())))?,
         Err(_) => {
-            return Err(format!(
+            return Err(PushError::Remote(format!(
                 "no remote named `{remote}` in this repository (git remote -v)"
-            ))
+            )))
         }
     };
     let config = repo.config().ok();
@@ -119,15 +199,16 @@ pub fn push(repo: &Repository, remote: &str, refspecs: &[String]) -> Result<(), 
     let result = remote.push(refspecs, Some(&mut opts));
     drop(opts);
     let rejected = rejected.into_inner();
+    let name = remote.name().or(remote.url()).unwrap_or("").to_string();
     match result {
-        Err(e) => Err(format!(
-            "push to `{}` failed: {}",
-            remote.name().unwrap_or(""),
-            e.message()
-        )),
-        Ok(()) if !rejected.is_empty() => {
-            Err(format!("the remote rejected {}", rejected.join(", ")))
+        Err(e) => {
+            let kind = PushError::classify(e.class(), e.code(), e.message());
+            Err(kind(format!("push to `{name}` failed: {}", e.message())))
         }
+        Ok(()) if !rejected.is_empty() => Err(PushError::Rejected(format!(
+            "the remote rejected {}",
+            rejected.join(", ")
+        ))),
         Ok(()) => Ok(()),
     }
 }
@@ -221,6 +302,102 @@ mod tests {
             .take(100)
             .count();
         assert!(answered as u32 <= MAX_CREDENTIAL_ATTEMPTS, "{answered}");
+    }
+
+    #[test]
+    fn push_errors_sort_into_retry_or_not() {
+        use ErrorClass as C;
+        use ErrorCode as E;
+        // (class, code, message, retryable)
+        let table = [
+            (
+                C::Net,
+                E::GenericError,
+                "failed to connect to 127.0.0.1: Connection refused",
+                true,
+            ),
+            (
+                C::Net,
+                E::GenericError,
+                "failed to resolve address for example.invalid",
+                true,
+            ),
+            (
+                C::Http,
+                E::GenericError,
+                "unexpected http status code: 503",
+                true,
+            ),
+            (
+                C::Os,
+                E::GenericError,
+                "failed to connect: connection reset by peer",
+                true,
+            ),
+            (C::Ssl, E::GenericError, "SSL error: syscall failure", true),
+            (C::Net, E::Timeout, "timed out", true),
+            (
+                C::Http,
+                E::GenericError,
+                "unexpected http status code: 404",
+                false,
+            ),
+            (
+                C::Http,
+                E::Auth,
+                "authentication required but no callback set",
+                false,
+            ),
+            (
+                C::Callback,
+                E::User,
+                "authentication failed: no credential was accepted",
+                false,
+            ),
+            (
+                C::Http,
+                E::GenericError,
+                "unexpected http status code: 403",
+                false,
+            ),
+            (
+                C::Ssl,
+                E::Certificate,
+                "the SSL certificate is invalid",
+                false,
+            ),
+            (
+                C::Reference,
+                E::NotFastForward,
+                "cannot push non-fastforwardable reference",
+                false,
+            ),
+            (
+                C::Repository,
+                E::NotFound,
+                "could not find repository at '/gone.git'",
+                false,
+            ),
+            (C::Net, E::GenericError, "unsupported URL protocol", false),
+            (
+                C::Os,
+                E::GenericError,
+                "failed to make directory '/ro/objects': Read-only file system",
+                false,
+            ),
+        ];
+        for (class, code, message, want) in table {
+            let kind = PushError::classify(class, code, message);
+            assert_eq!(
+                kind(message.into()).retryable(),
+                want,
+                "{class:?} {code:?} {message}"
+            );
+        }
+        let rejected = PushError::classify(C::Reference, E::NotFastForward, "x")("x".into());
+        assert!(matches!(rejected, PushError::Rejected(_)));
+        let auth = PushError::classify(C::Http, E::Auth, "x")("x".into());
+        assert!(matches!(auth, PushError::Auth(_)));
     }
 
     #[test]

@@ -4,9 +4,10 @@
 
 use super::exclude::Exclusions;
 use super::index_lock::IndexLock;
+use super::push::{self, PushError};
 use super::repo::{self, git_err, CheckpointError};
 use super::snapshot::{self, Limits};
-use super::{message, push, CheckpointContext, CheckpointRecord};
+use super::{message, CheckpointContext, CheckpointRecord};
 use crate::config::{CheckpointMode, GitConfig};
 use git2::{Index, Oid, Repository, RepositoryState, Signature};
 use std::path::{Path, PathBuf};
@@ -19,12 +20,14 @@ struct Made {
     note: Option<String>,
 }
 
-/// Takes the checkpoint; an `Err` is a reason to skip it.
+/// Takes the checkpoint, pushing it once when `push`; an `Err` is a reason
+/// to skip it.
 pub fn take(
     root: &Path,
     git: &GitConfig,
     report_dir: &Path,
     ctx: &CheckpointContext,
+    push: bool,
 ) -> Result<CheckpointRecord, CheckpointError> {
     let repo = repo::open(root)?;
     let run = repo::run_component(&ctx.run_id)?;
@@ -64,17 +67,43 @@ pub fn take(
         push_error: None,
         note: made.note,
     };
-    if git.push {
-        let refspecs = refspecs(&repo, git.mode, &made.ref_name, run);
-        match push::push(&repo, &git.remote, &refspecs) {
+    if push && git.push {
+        match push_taken(&repo, git, run, &record) {
             Ok(()) => record.pushed = Some(true),
             Err(e) => {
                 record.pushed = Some(false);
-                record.push_error = Some(e);
+                record.push_error = Some(e.to_string());
             }
         }
     }
     Ok(record)
+}
+
+/// Pushes a checkpoint taken earlier in `root`, once.
+pub fn push_record(
+    root: &Path,
+    git: &GitConfig,
+    run_id: &str,
+    record: &CheckpointRecord,
+) -> Result<(), PushError> {
+    let repo = repo::open(root).map_err(|e| PushError::Remote(e.to_string()))?;
+    let run = repo::run_component(run_id).map_err(|e| PushError::Remote(e.to_string()))?;
+    push_taken(&repo, git, run, record)
+}
+
+fn push_taken(
+    repo: &Repository,
+    git: &GitConfig,
+    run: &str,
+    record: &CheckpointRecord,
+) -> Result<(), PushError> {
+    let Some(ref_name) = record.ref_name.as_deref() else {
+        return Err(PushError::Remote(
+            "the checkpoint has no ref to push".into(),
+        ));
+    };
+    let refspecs = refspecs(repo, git.mode, ref_name, run);
+    push::push(repo, &git.remote, &refspecs)
 }
 
 fn ref_mode(

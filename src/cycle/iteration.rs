@@ -160,13 +160,16 @@ impl Session {
             previous,
         };
         let (root, report_dir) = (self.cfg.root.clone(), self.cfg.report_dir.clone());
-        let record = tokio::task::spawn_blocking(move || {
-            checkpoint::checkpoint(&root, &git, &report_dir, &ctx)
+        let mut record = tokio::task::spawn_blocking(move || {
+            checkpoint::checkpoint_local(&root, &git, &report_dir, &ctx)
         })
         .await
         .unwrap_or_else(|e| {
             CheckpointRecord::skipped(self.cfg.git.mode, format!("checkpoint task failed: {e}"))
         });
+        if self.cfg.git.push && record.commit.is_some() {
+            self.push_checkpoint(&mut record).await;
+        }
         match (&record.commit, &record.skipped_reason) {
             (Some(c), _) => tracing::info!("iteration {}: checkpoint {c}", plan.iteration),
             (None, Some(why)) => {

@@ -34,6 +34,8 @@ pub struct Session {
     pub(crate) recovery: RecoveryLog,
     /// Counts Docker outages; while open, cleanup skips Docker at once.
     pub(crate) docker_breaker: CircuitBreaker,
+    /// Opens for the rest of the run once a push has failed for good.
+    pub(crate) push_breaker: CircuitBreaker,
     /// Why the Docker client was dropped, until a new one works again.
     pub(crate) docker_lost: Option<String>,
     pub(crate) health: Option<HealthMonitor>,
@@ -170,6 +172,7 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
                 open_timeout: Duration::from_secs(10),
             },
         ),
+        push_breaker: recovery::push_breaker(),
         docker_lost: None,
         health: Some(health),
         risk: start.risk,

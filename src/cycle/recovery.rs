@@ -1,12 +1,124 @@
-//! Run-level recovery the session takes on itself: restarting its own parts
-//! after a failure, and rolling the working tree back to the last green
-//! checkpoint after a red run.
+//! Run-level recovery the session takes on itself: pushing checkpoints
+//! under a retry policy and a circuit breaker, restarting its own parts after
+//! a failure, and rolling the working tree back to the last green checkpoint
+//! after a red run.
 
 use super::Session;
-use crate::checkpoint::{self, CheckpointRecord, RollbackRequest};
-use std::time::Instant;
+use crate::checkpoint::{self, CheckpointRecord, PushError, RollbackRequest};
+use crate::recovery::{retry_if, BreakerConfig, CircuitBreaker, Clock, RetryPolicy, SystemClock};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Attempts of one push, the first included.
+const PUSH_ATTEMPTS: u32 = 3;
+/// First wait between push attempts; doubles (with full jitter).
+const PUSH_FIRST_DELAY: Duration = Duration::from_millis(500);
+
+/// The git push breaker: one push that failed for good (after its retries)
+/// opens it, and it stays open longer than any run, so the rest of the run
+/// keeps its checkpoints locally instead of waiting on a dead remote.
+pub(super) fn push_breaker() -> CircuitBreaker {
+    push_breaker_on(Arc::new(SystemClock))
+}
+
+fn push_breaker_on(clock: Arc<dyn Clock>) -> CircuitBreaker {
+    let cfg = BreakerConfig {
+        failure_threshold: 1,
+        success_threshold: 1,
+        open_timeout: Duration::from_secs(7 * 24 * 3600),
+    };
+    CircuitBreaker::with_clock("git push", cfg, clock)
+}
+
+/// The retry policy of one push: exponential, a few attempts.
+pub(super) fn push_policy() -> RetryPolicy {
+    RetryPolicy {
+        max_delay: Duration::from_secs(4),
+        ..RetryPolicy::exponential(PUSH_FIRST_DELAY, 2.0, PUSH_ATTEMPTS)
+    }
+}
 
 impl Session {
+    /// Pushes a checkpoint just taken: transient failures retried, auth and
+    /// rejected refs not; a push that fails for good opens the breaker and
+    /// the rest of the run keeps its checkpoints locally (a `fallback`).
+    pub(super) async fn push_checkpoint(&mut self, record: &mut CheckpointRecord) {
+        if self.push_breaker.try_acquire().is_err() {
+            record.pushed = Some(false);
+            record.push_error = Some(format!(
+                "push skipped: circuit `{}` is open after an earlier push failed; checkpoint kept locally",
+                self.push_breaker.name()
+            ));
+            return;
+        }
+        let started = Instant::now();
+        let (root, git, run_id) = (
+            self.cfg.root.clone(),
+            self.cfg.git.clone(),
+            self.run_id.clone(),
+        );
+        let taken = record.clone();
+        let out = retry_if(
+            &push_policy(),
+            |attempt| {
+                let (root, git, run_id, taken) =
+                    (root.clone(), git.clone(), run_id.clone(), taken.clone());
+                async move {
+                    if attempt > 1 {
+                        tracing::info!("git push: attempt {attempt} of {PUSH_ATTEMPTS}");
+                    }
+                    tokio::task::spawn_blocking(move || {
+                        checkpoint::push_record(&root, &git, &run_id, &taken)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(PushError::Remote(format!("push task failed: {e}"))))
+                }
+            },
+            PushError::retryable,
+        )
+        .await;
+        let took = started.elapsed().as_millis() as u64;
+        if out.attempts > 1 {
+            self.recovery.record(
+                "retry",
+                serde_json::json!({
+                    "operation": "git push",
+                    "remote": self.cfg.git.remote,
+                    "attempts": out.attempts,
+                    "error": out.result.as_ref().err().map(|e| e.to_string()),
+                }),
+                took,
+                out.result.is_ok(),
+            );
+        }
+        match out.result {
+            Ok(()) => {
+                self.push_breaker.on_success();
+                record.pushed = Some(true);
+            }
+            Err(e) => {
+                self.push_breaker.on_failure();
+                tracing::warn!("{e}; checkpoints stay local for the rest of the run");
+                self.recovery.record(
+                    "fallback",
+                    serde_json::json!({
+                        "operation": "git push",
+                        "fallback": "checkpoint kept locally",
+                        "remote": self.cfg.git.remote,
+                        "error": e.to_string(),
+                        "retryable": e.retryable(),
+                        "attempts": out.attempts,
+                        "breaker": "open: no more pushes this run",
+                    }),
+                    took,
+                    true,
+                );
+                record.pushed = Some(false);
+                record.push_error = Some(e.to_string());
+            }
+        }
+    }
+
     /// Records that one of the agent's own components was restarted.
     pub(crate) fn record_restart(&mut self, component: &str, after: &str, took_ms: u64) {
         tracing::info!("restarted the {component} after: {after}");
@@ -73,5 +185,36 @@ impl Session {
             started.elapsed().as_millis() as u64,
             outcome.success,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recovery::{BreakerState, ManualClock};
+
+    #[test]
+    fn one_failed_push_stops_pushing_for_the_rest_of_the_run() {
+        let clock = Arc::new(ManualClock::new());
+        let b = push_breaker_on(clock.clone());
+        assert!(b.allow());
+        b.on_success();
+        assert!(b.allow(), "a good push keeps it closed");
+        b.on_failure();
+        for hours in [0, 1, 24, 24 * 5] {
+            clock.advance(Duration::from_secs(hours * 3600));
+            assert!(!b.allow(), "pushed again after {hours} h");
+        }
+        assert_eq!(b.state(), BreakerState::Open);
+    }
+
+    #[test]
+    fn a_push_gets_three_attempts_with_growing_waits() {
+        let p = push_policy();
+        assert_eq!(p.max_attempts, 3);
+        // No jitter at the top of the range: 500 ms, then 1 s.
+        assert_eq!(p.delay(0, 1.0), Duration::from_millis(500));
+        assert_eq!(p.delay(1, 1.0), Duration::from_secs(1));
+        assert_eq!(p.delay(9, 1.0), Duration::from_secs(4));
     }
 }

@@ -170,3 +170,156 @@ fn rollback_refuses_to_overwrite_changes_no_checkpoint_holds() {
     );
     assert_eq!(read(dir, "etl.conf"), "mode = broken\nran\nran\n");
 }
+
+/// A failing pipeline in a git repository that pushes its checkpoints to
+/// `remote` for `iterations` iterations; `step` runs first.
+fn pushing_pipeline(remote: &str, step: &str, iterations: u32) -> Pipeline {
+    let pipe = Pipeline::new(&format!(
+        r#"
+[orchestrator]
+command = "sh step.sh"
+
+[cycle]
+max_iterations = {iterations}
+[cycle.backoff]
+initial = "100ms"
+max = "200ms"
+jitter = "none"
+
+[git]
+checkpoint = "ref"
+remote = "{remote}"
+
+[verify]
+success_patterns = []
+"#
+    ));
+    pipe.write(".gitignore", "logs/\n");
+    pipe.write("step.sh", &format!("{step}\nexit 1\n"));
+    git(pipe.path(), &["init", "-q", "-b", "main"]);
+    git(pipe.path(), &["add", "-A"]);
+    git(pipe.path(), &["commit", "-qm", "pipeline"]);
+    pipe
+}
+
+fn push_errors(report: &serde_json::Value) -> Vec<String> {
+    report["cycles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c["checkpoint"]["push_error"]
+                .as_str()
+                .unwrap_or("pushed")
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_push_to_a_dead_server_is_retried_then_the_run_keeps_checkpoints_locally() {
+    // A server that takes connections and drops them at once, counting them.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/pipeline.git");
+    let pipe = pushing_pipeline(&url, "true", 3);
+    let run = AutoEtl::new(pipe.path())
+        .args(["--push", "--no-cleanup"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = pipe.report();
+    let errors = push_errors(&report);
+    assert!(
+        errors[0].contains(&format!("127.0.0.1:{port}")),
+        "{errors:?}"
+    );
+    for later in &errors[1..] {
+        assert!(later.contains("circuit `git push` is open"), "{errors:?}");
+        assert!(later.contains("kept locally"), "{errors:?}");
+    }
+    // Three attempts in the first iteration, none after the breaker opened.
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let retries: Vec<_> = actions(&report, "retry")
+        .into_iter()
+        .filter(|a| a["config"]["operation"] == "git push")
+        .collect();
+    assert_eq!(retries.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(retries[0]["config"]["attempts"], 3);
+    assert_eq!(retries[0]["success"], false);
+    let fallbacks = actions(&report, "fallback");
+    assert_eq!(fallbacks.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(
+        fallbacks[0]["config"]["fallback"],
+        "checkpoint kept locally"
+    );
+    // Every iteration's checkpoint is in the local repository.
+    let run_id = report["execution_id"].as_str().unwrap();
+    let tags = git(
+        pipe.path(),
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            &format!("refs/auto-etl/iterations/{run_id}"),
+        ],
+    );
+    assert_eq!(tags.lines().count(), 3, "{tags}");
+}
+
+#[test]
+fn a_remote_that_disappears_mid_run_is_not_retried_and_stops_the_pushes() {
+    let outside = tempfile::tempdir().unwrap();
+    let bare = outside.path().join("remote.git");
+    let moved = outside.path().join("moved.git");
+    git(outside.path(), &["init", "-q", "--bare", "remote.git"]);
+    // The first iteration's step takes the remote away after its push.
+    let step = format!(
+        "mv {} {} 2>/dev/null || true",
+        bare.display(),
+        moved.display()
+    );
+    let pipe = pushing_pipeline(bare.to_str().unwrap(), &step, 3);
+    let run = AutoEtl::new(pipe.path())
+        .args(["--push", "--no-cleanup"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = pipe.report();
+    let errors = push_errors(&report);
+    assert_eq!(errors[0], "pushed", "{errors:?}");
+    assert!(!errors[1].contains("circuit"), "{errors:?}");
+    assert!(
+        errors[2].contains("circuit `git push` is open"),
+        "{errors:?}"
+    );
+    let push_retries = actions(&report, "retry")
+        .into_iter()
+        .filter(|a| a["config"]["operation"] == "git push")
+        .count();
+    assert_eq!(push_retries, 0, "a missing remote was retried: {errors:?}");
+    let fallbacks = actions(&report, "fallback");
+    assert_eq!(fallbacks.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(fallbacks[0]["config"]["retryable"], false);
+    // The remote got the first checkpoint; the local repository has all three.
+    let run_id = report["execution_id"].as_str().unwrap();
+    let remote_refs = git(&moved, &["for-each-ref", "--format=%(refname)"]);
+    assert!(
+        remote_refs.contains(&format!("refs/auto-etl/runs/{run_id}")),
+        "{remote_refs}"
+    );
+    let local = git(
+        pipe.path(),
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            &format!("refs/auto-etl/iterations/{run_id}"),
+        ],
+    );
+    assert_eq!(local.lines().count(), 3, "{local}");
+}
