@@ -10,6 +10,7 @@ use crate::config::CheckpointMode;
 use crate::docker::{CleanupOptions, DockerError};
 use crate::orchestrator::{IterationRunner, StepOutcome, StepRun, StepStatus};
 use crate::readiness::{self, Target};
+use crate::recovery::{retry_if, with_timeout, RetryPolicy};
 use crate::report::{CleanupRecord, Validation};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -331,6 +332,7 @@ impl Session {
                     command: &step.run,
                     timeout: self.clip_to_budget(plan.step_timeouts[index]),
                     env: &env,
+                    classify_timeout: true,
                 })
                 .await;
             outcome.waited = waited;
@@ -408,6 +410,11 @@ impl Session {
         }
     }
 
+    /// Runs the validator under the recovery blocks: bounded by
+    /// `with_timeout` (past its own timeout and the stop grace, in case the
+    /// runner itself hangs), and once more when it could not run at all or
+    /// hung. A validator that ran and said red is never run again: its
+    /// verdict stands.
     async fn run_validator(
         &mut self,
         runner: &mut IterationRunner,
@@ -421,28 +428,62 @@ impl Session {
                 *v = timeout.as_secs().to_string();
             }
         }
+        let guard = timeout + self.cfg.cycle.stop_grace + VALIDATOR_GUARD;
         let total = self.cfg.steps.len();
-        let outcome = runner
-            .run(StepRun {
-                index: total,
-                total: total + 1,
-                name: "validator",
-                command: cmd,
-                timeout,
-                env: &env,
-            })
-            .await;
-        let passed = outcome.status == StepStatus::Success;
-        Validation {
-            name: "validator".into(),
-            passed,
-            detail: match (outcome.status, outcome.exit_code) {
-                (StepStatus::Success, _) => format!("`{cmd}` exited 0"),
-                (StepStatus::Timeout, _) => format!("`{cmd}` timed out"),
-                (_, Some(code)) => format!("`{cmd}` exited with {code}"),
-                _ => format!("`{cmd}` could not be run"),
+        let started = Instant::now();
+        let runner = tokio::sync::Mutex::new(runner);
+        let failures = std::sync::Mutex::new(Vec::<String>::new());
+        let out = retry_if(
+            &validator_policy(),
+            |attempt| {
+                let (runner, env, failures) = (&runner, &env, &failures);
+                async move {
+                    let run = StepRun {
+                        index: total,
+                        total: total + 1,
+                        name: "validator",
+                        command: cmd,
+                        timeout,
+                        env,
+                        classify_timeout: attempt >= VALIDATOR_ATTEMPTS,
+                    };
+                    let mut runner = runner.lock().await;
+                    let outcome = with_timeout(guard, "validator", runner.run(run))
+                        .await
+                        .unwrap_or_else(|_| StepOutcome::hung("validator", guard));
+                    match could_not_run(&outcome) {
+                        Some(why) => {
+                            if let Ok(mut f) = failures.lock() {
+                                f.push(why);
+                            }
+                            Err(outcome)
+                        }
+                        None => Ok(outcome),
+                    }
+                }
             },
+            |_| true,
+        )
+        .await;
+        let attempts = out.attempts;
+        let outcome = out.result.unwrap_or_else(|o| o);
+        let validation = validation_of(cmd, &outcome);
+        if attempts > 1 {
+            let failures = failures.into_inner().unwrap_or_default();
+            self.recovery.record(
+                "retry",
+                serde_json::json!({
+                    "operation": "validator",
+                    "command": cmd,
+                    "attempts": attempts,
+                    "reason": failures.first(),
+                    "result": validation.detail,
+                }),
+                started.elapsed().as_millis() as u64,
+                validation.passed,
+            );
         }
+        validation
     }
 
     /// The plan's variables plus the Docker project, so that `docker-compose`
@@ -496,9 +537,101 @@ impl Session {
     }
 }
 
+/// Attempts of the validator, the first included.
+const VALIDATOR_ATTEMPTS: u32 = 2;
+/// Slack past the validator's timeout and stop grace before the agent stops
+/// waiting on the runner itself.
+const VALIDATOR_GUARD: Duration = Duration::from_secs(5);
+
+/// One retry, shortly after the failed attempt.
+fn validator_policy() -> RetryPolicy {
+    RetryPolicy::fixed(Duration::from_millis(200), VALIDATOR_ATTEMPTS)
+}
+
+/// Why a validator attempt says nothing about the pipeline (it could not be
+/// started, or hung past its timeout), or `None` when it ran to a verdict.
+fn could_not_run(o: &StepOutcome) -> Option<String> {
+    match (o.status, o.exit_code) {
+        (StepStatus::Timeout, _) => {
+            Some(format!("timed out after {:.1}s", o.duration.as_secs_f64()))
+        }
+        (StepStatus::Failed, None) => Some("could not be started".into()),
+        _ => None,
+    }
+}
+
+/// The validator's check from its last attempt.
+fn validation_of(cmd: &str, outcome: &StepOutcome) -> Validation {
+    Validation {
+        name: "validator".into(),
+        passed: outcome.status == StepStatus::Success,
+        detail: match (outcome.status, outcome.exit_code) {
+            (StepStatus::Success, _) => format!("`{cmd}` exited 0"),
+            (StepStatus::Timeout, _) => format!("`{cmd}` timed out"),
+            (_, Some(code)) => format!("`{cmd}` exited with {code}"),
+            _ => format!("`{cmd}` could not be run"),
+        },
+    }
+}
+
 impl StepOutcome {
     fn named(mut self, name: &str) -> StepOutcome {
         self.name = name.to_string();
         self
+    }
+
+    /// A step the agent gave up waiting for.
+    fn hung(name: &str, after: Duration) -> StepOutcome {
+        StepOutcome {
+            name: name.to_string(),
+            status: StepStatus::Timeout,
+            exit_code: None,
+            duration: after,
+            waited: Duration::ZERO,
+            metrics: Default::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(status: StepStatus, exit_code: Option<i32>) -> StepOutcome {
+        StepOutcome {
+            exit_code,
+            status,
+            ..StepOutcome::hung("validator", Duration::from_secs(3))
+        }
+    }
+
+    #[test]
+    fn only_a_validator_that_could_not_run_is_retried() {
+        use StepStatus::*;
+        // (status, exit code, retried)
+        let table = [
+            (Success, Some(0), false),
+            (Failed, Some(1), false),   // a red verdict stays red
+            (Failed, Some(127), false), // the shell ran and said so
+            (Failed, Some(137), false),
+            (Interrupted, None, false),
+            (Timeout, None, true),
+            (Timeout, Some(143), true),
+            (Failed, None, true), // spawn failure
+        ];
+        for (status, code, want) in table {
+            let got = could_not_run(&outcome(status, code));
+            assert_eq!(got.is_some(), want, "{status:?} {code:?}: {got:?}");
+        }
+        assert_eq!(validator_policy().max_attempts, 2);
+    }
+
+    #[test]
+    fn the_validation_comes_from_the_last_attempt() {
+        let v = validation_of("v.sh", &outcome(StepStatus::Failed, Some(3)));
+        assert!(!v.passed);
+        assert_eq!(v.detail, "`v.sh` exited with 3");
+        let v = validation_of("v.sh", &outcome(StepStatus::Timeout, None));
+        assert_eq!(v.detail, "`v.sh` timed out");
     }
 }

@@ -82,6 +82,9 @@ pub struct StepRun<'a> {
     pub command: &'a str,
     pub timeout: Duration,
     pub env: &'a [(String, String)],
+    /// Whether a timeout's note goes through the classifier (as `timeout`).
+    /// Off for an attempt that is retried when it hangs: the retry decides.
+    pub classify_timeout: bool,
 }
 
 /// Runs the steps of one iteration and owns its log.
@@ -237,7 +240,11 @@ impl IterationRunner {
                         step.name
                     )
                 };
-                self.note(step.index, &reason).await;
+                if outcome.status == StepStatus::Timeout && !step.classify_timeout {
+                    self.header(step.index, &reason).await;
+                } else {
+                    self.note(step.index, &reason).await;
+                }
                 child.wait().await.ok()
             }
         };

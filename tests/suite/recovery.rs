@@ -323,3 +323,117 @@ fn a_remote_that_disappears_mid_run_is_not_retried_and_stops_the_pushes() {
     );
     assert_eq!(local.lines().count(), 3, "{local}");
 }
+
+fn validator_pipeline(validator: &str, iterations: u32) -> Pipeline {
+    Pipeline::new(&format!(
+        r#"
+[orchestrator]
+command = "echo loaded"
+
+[cycle]
+max_iterations = {iterations}
+[cycle.backoff]
+initial = "100ms"
+max = "200ms"
+jitter = "none"
+
+[git]
+checkpoint = "off"
+
+[verify]
+success_patterns = []
+validator = "{validator}"
+validator_timeout = "1s"
+"#
+    ))
+}
+
+fn validator_retries(report: &serde_json::Value) -> Vec<serde_json::Value> {
+    actions(report, "retry")
+        .into_iter()
+        .filter(|a| a["config"]["operation"] == "validator")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_validator_that_hangs_once_is_retried_and_the_run_is_green() {
+    let pipe = validator_pipeline("sh validate.sh", 1);
+    pipe.write(
+        "validate.sh",
+        "if [ -e hung-once ]; then echo valid; exit 0; fi\ntouch hung-once\nsleep 30\n",
+    );
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = pipe.report();
+    let retries = validator_retries(&report);
+    assert_eq!(retries.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(retries[0]["success"], true);
+    assert_eq!(retries[0]["config"]["attempts"], 2);
+    let reason = retries[0]["config"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("timed out"), "{reason}");
+    let cycle = &report["cycles"][0];
+    assert_eq!(cycle["classified_errors"], serde_json::json!([]), "{cycle}");
+    // The hung attempt's note is in the log, for the record.
+    let log = std::fs::read_to_string(
+        cycle["log_file"]
+            .as_str()
+            .map(|f| pipe.path().join(f))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(log.contains("step validator timed out"), "{log}");
+}
+
+#[test]
+fn a_validator_that_says_red_is_never_run_again() {
+    let pipe = validator_pipeline("sh validate.sh", 2);
+    pipe.write("validate.sh", "echo checked >> runs.txt\nexit 1\n");
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // One run per iteration, no more.
+    assert_eq!(read(pipe.path(), "runs.txt"), "checked\nchecked\n");
+    let report = pipe.report();
+    assert!(
+        validator_retries(&report).is_empty(),
+        "{}",
+        report["recovery_actions"]
+    );
+    let validation = report["cycles"][1]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "validator")
+        .unwrap()
+        .clone();
+    assert_eq!(validation["passed"], false);
+    assert!(
+        validation["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("exited with 1"),
+        "{validation}"
+    );
+}
+
+#[test]
+fn a_validator_that_cannot_be_started_is_tried_twice_and_stays_red() {
+    // An argument longer than the kernel takes (E2BIG): the spawn itself fails.
+    let huge = format!("true #{}", "x".repeat(200_000));
+    let pipe = validator_pipeline(&huge, 1);
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = pipe.report();
+    let retries = validator_retries(&report);
+    assert_eq!(retries.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(retries[0]["success"], false);
+    assert_eq!(retries[0]["config"]["attempts"], 2);
+    assert_eq!(retries[0]["config"]["reason"], "could not be started");
+    let log_file = report["cycles"][0]["log_file"].as_str().unwrap();
+    let log = std::fs::read_to_string(pipe.path().join(log_file)).unwrap();
+    assert_eq!(
+        log.matches("cannot start step validator").count(),
+        2,
+        "{log}"
+    );
+}
