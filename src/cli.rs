@@ -249,8 +249,9 @@ pub enum ReportFormat {
 pub struct ReportArgs {
     /// A JSON report (or a journal with --from-journal).
     pub file: PathBuf,
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: ReportFormat,
+    /// [default: text; json with --from-journal]
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
     /// Rebuild the report from a run journal.
     #[arg(long)]
     pub from_journal: bool,

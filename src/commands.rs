@@ -4,6 +4,7 @@
 use crate::cli::{Cli, Command, CompletionsArgs, ReportArgs, ReportFormat};
 use crate::exit;
 use anyhow::Context;
+use std::path::PathBuf;
 
 /// Runs the parsed command line.
 pub async fn dispatch(cli: Cli) -> u8 {
@@ -13,9 +14,6 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Some(Command::Demo(args)) => crate::demo::run(args).await,
         Some(Command::Cleanup(a)) => crate::docker::command::cmd_cleanup(&a).await,
         Some(Command::VerifyJournal(args)) => crate::journal::cmd_verify_journal(args),
-        Some(Command::Report(args)) if args.from_journal => {
-            crate::journal::cmd_report_from_journal(args)
-        }
         Some(Command::Report(args)) => report(args),
         Some(Command::Init(args)) => crate::init::run(args),
         Some(Command::Completions(args)) => completions(args),
@@ -95,12 +93,21 @@ fn classify(args: crate::cli::ClassifyArgs) -> anyhow::Result<u8> {
 
 /// `auto-etl report FILE --format F`: renders a stored JSON report.
 fn report(args: ReportArgs) -> anyhow::Result<u8> {
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read the report {}", args.file.display()))?;
-    let report: crate::report::Report = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not an auto-etl report", args.file.display()))?;
-    let out = match args.format {
-        ReportFormat::Text => crate::report::render::summary(&report, &args.file),
+    // A journal is rebuilt for a machine (CI picking up a crashed run's
+    // report), so its default is JSON; a stored report's is text.
+    let (report, format, source) = if args.from_journal {
+        let report = crate::journal::load_from_journal(&args.file)?;
+        let source = PathBuf::from(&report.files.report);
+        (report, args.format.unwrap_or(ReportFormat::Json), source)
+    } else {
+        let text = std::fs::read_to_string(&args.file)
+            .with_context(|| format!("cannot read the report {}", args.file.display()))?;
+        let report: crate::report::Report = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not an auto-etl report", args.file.display()))?;
+        (report, args.format.unwrap_or(ReportFormat::Text), args.file)
+    };
+    let out = match format {
+        ReportFormat::Text => crate::report::render::summary(&report, &source),
         ReportFormat::Markdown => crate::report::markdown::markdown(&report),
         ReportFormat::Junit => crate::report::junit::junit_xml(&report),
         ReportFormat::Html => crate::report::html::html(&report),

@@ -16,7 +16,7 @@
 mod rebuild;
 mod verify;
 
-pub use rebuild::{cmd_report_from_journal, rebuild, Rebuilt};
+pub use rebuild::{load_from_journal, rebuild, Rebuilt};
 pub use verify::{cmd_verify_journal, read, Entry, Problem, Read};
 
 use crate::cycle::events::{Event, Observer};

@@ -2,9 +2,7 @@
 //! one (killed with SIGKILL, machine lost), rebuilt from its journal.
 
 use super::verify::{read, Problem};
-use crate::cli::{ReportArgs, ReportFormat};
 use crate::cycle::events::Event;
-use crate::exit;
 use crate::recovery::{RecoveryAction, RecoveryLog};
 use crate::report::{CycleRecord, Report, ReportFiles};
 use anyhow::Context;
@@ -129,59 +127,29 @@ fn report_path(dir: &Path, run_id: &str) -> PathBuf {
     dir.join(format!("auto_cycle_report_{run_id}.json"))
 }
 
-/// Whether `--format` was given on the command line (this mode's default is
-/// JSON while `report`'s is text, and clap fills the default in).
-fn format_given() -> bool {
-    use clap::CommandFactory;
-    crate::cli::Cli::command()
-        .try_get_matches_from(std::env::args_os())
-        .ok()
-        .and_then(|m| {
-            m.subcommand_matches("report")
-                .and_then(|r| r.value_source("format"))
-        })
-        .is_some_and(|s| s != clap::parser::ValueSource::DefaultValue)
-}
-
-/// `auto-etl report --from-journal FILE [--format json|text]`.
-pub fn cmd_report_from_journal(args: ReportArgs) -> anyhow::Result<u8> {
-    let format = if format_given() {
-        args.format
-    } else {
-        ReportFormat::Json
-    };
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read the journal {}", args.file.display()))?;
-    let last_write = std::fs::metadata(&args.file)
+/// `auto-etl report --from-journal FILE`: the report rebuilt from a journal,
+/// redacted; what could not be read is a warning on stderr.
+pub fn load_from_journal(file: &Path) -> anyhow::Result<Report> {
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("cannot read the journal {}", file.display()))?;
+    let last_write = std::fs::metadata(file)
         .and_then(|m| m.modified())
         .ok()
         .map(chrono::DateTime::<chrono::Utc>::from);
-    let rebuilt = rebuild(&bytes, &args.file, last_write)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let rebuilt = rebuild(&bytes, file, last_write)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     if let Some(p) = &rebuilt.problem {
         eprintln!(
             "auto-etl: warning: {}: {p}; the report holds the events before it",
-            args.file.display()
+            file.display()
         );
     }
     if rebuilt.unknown_events > 0 {
         eprintln!(
             "auto-etl: warning: {}: skipped {} event(s) of a kind this agent does not know",
-            args.file.display(),
+            file.display(),
             rebuilt.unknown_events
         );
     }
-    let report = crate::redact::global().redact_serde(&rebuilt.report);
-    match format {
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        ReportFormat::Text => print!(
-            "{}",
-            crate::report::render::summary(&report, Path::new(&report.files.report))
-        ),
-        other => anyhow::bail!(
-            "--from-journal prints json or text, not {}",
-            format!("{other:?}").to_lowercase()
-        ),
-    }
-    Ok(exit::SUCCESS)
+    Ok(crate::redact::global().redact_serde(&rebuilt.report))
 }

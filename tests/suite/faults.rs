@@ -142,6 +142,14 @@ fn a_sigkilled_run_is_rebuilt_from_its_journal_and_its_lock_taken_over() {
         .arg_path(&journal)
         .run();
     assert!(text.stdout.contains("INTERRUPTED"), "{}", text.stdout);
+    // CI can still publish test results for a run that died.
+    let junit = AutoEtl::new(pipe.path())
+        .args(["report", "--from-journal", "--format", "junit"])
+        .arg_path(&journal)
+        .run();
+    assert_eq!(junit.code, 0, "{}", junit.stderr);
+    assert!(junit.stdout.starts_with("<?xml"), "{}", junit.stdout);
+    assert!(junit.stdout.contains("<failure"), "{}", junit.stdout);
 
     // The dead run's lock is no obstacle.
     let again = AutoEtl::new(pipe.path())
