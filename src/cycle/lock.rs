@@ -1,6 +1,9 @@
 //! One run per project at a time: an advisory `flock` on a file in the report
-//! directory. The kernel drops the lock when its holder dies, so a crashed
-//! run never blocks the next one.
+//! directory, and one on a file named after the pipeline's Docker project in
+//! a machine-wide directory, so two checkouts of one pipeline (two CI jobs on
+//! one self-hosted runner) cannot clean up each other's containers. The
+//! kernel drops a lock when its holder dies, so a crashed run never blocks
+//! the next one.
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -19,8 +22,12 @@ pub struct RunLock {
 /// Why the lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another run (pid {pid}) holds the lock for this project: {path}")]
-    Held { pid: String, path: PathBuf },
+    #[error("another run (pid {pid}) holds the lock for {what}: {path}")]
+    Held {
+        pid: String,
+        path: PathBuf,
+        what: String,
+    },
     #[error("cannot open the lock file {path}: {source}")]
     Io {
         path: PathBuf,
@@ -28,18 +35,59 @@ pub enum LockError {
     },
 }
 
-/// Takes the lock in `dir`, writing our pid into it.
+/// Takes the lock in the report directory `dir`, writing our pid into it.
 pub fn acquire(dir: &Path) -> Result<RunLock, LockError> {
-    let path = dir.join(LOCK_FILE);
+    acquire_file(dir.join(LOCK_FILE), "this report directory")
+}
+
+/// The machine-wide directory of Docker project locks.
+pub fn project_lock_dir() -> PathBuf {
+    std::env::temp_dir().join("auto-etl-locks")
+}
+
+/// Takes the lock of the Docker project `project`, in [`project_lock_dir`]
+/// (created world-writable and sticky, like `/tmp`, so every user's runs
+/// share it).
+pub fn acquire_project(project: &str) -> Result<RunLock, LockError> {
+    let dir = project_lock_dir();
+    let io = |source| LockError::Io {
+        path: dir.clone(),
+        source,
+    };
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777));
+    }
+    let name: String = project
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    acquire_file(
+        dir.join(format!("docker-{name}.lock")),
+        &format!("the Docker project `{project}`"),
+    )
+}
+
+fn acquire_file(path: PathBuf, what: &str) -> Result<RunLock, LockError> {
     let io = |source| LockError::Io {
         path: path.clone(),
         source,
     };
+    use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        // Others' runs of the same project must be able to lock it too.
+        .mode(0o666)
         .open(&path)
         .map_err(io)?;
     // SAFETY: flock on a file descriptor we own.
@@ -55,6 +103,7 @@ pub fn acquire(dir: &Path) -> Result<RunLock, LockError> {
                 pid
             },
             path,
+            what: what.to_string(),
         });
     }
     file.set_len(0).map_err(io)?;
@@ -81,5 +130,29 @@ mod tests {
         }
         drop(first);
         assert!(acquire(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn a_docker_project_is_locked_machine_wide_by_its_name() {
+        let name = format!("lock test/{}", std::process::id());
+        let first = acquire_project(&name).unwrap();
+        assert!(first.path.starts_with(project_lock_dir()));
+        assert!(first
+            .path
+            .ends_with(format!("docker-lock_test_{}.lock", std::process::id())));
+        match acquire_project(&name) {
+            Err(e @ LockError::Held { .. }) => {
+                assert!(
+                    e.to_string()
+                        .contains(&format!("the Docker project `{name}`")),
+                    "{e}"
+                )
+            }
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("second acquire must fail"),
+        }
+        assert!(acquire_project(&format!("{name}-other")).is_ok());
+        drop(first);
+        assert!(acquire_project(&name).is_ok());
     }
 }

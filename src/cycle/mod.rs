@@ -117,6 +117,18 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
             return exit::USAGE;
         }
     };
+    // A lock we cannot even create (a read-only /tmp) must not stop the run.
+    let _project_lock = match lock::acquire_project(&cfg.docker.project) {
+        Ok(l) => Some(l),
+        Err(e @ lock::LockError::Held { .. }) => {
+            eprintln!("auto-etl: {e}");
+            return exit::LOCKED;
+        }
+        Err(e) => {
+            eprintln!("auto-etl: warning: running without the Docker project lock: {e}");
+            None
+        }
+    };
     let run_id = record::new_run_id(&cfg.report_dir);
     let agent_log = cfg.report_dir.join(format!("auto_cycle_{run_id}.log"));
     let json_log = cfg.options.log_format == OutputFormat::Json;

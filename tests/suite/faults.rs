@@ -312,6 +312,35 @@ fn a_second_concurrent_run_exits_4_and_sigterm_stops_the_first() {
     assert!(processes_matching(&format!("30.{t}")).is_empty());
 }
 
+#[test]
+fn two_checkouts_of_one_docker_project_do_not_run_at_once() {
+    // Two clones of one pipeline (two CI jobs on one runner) share the
+    // Docker project, so the second would clean up the first's containers.
+    let t = token();
+    let config = format!(
+        "[orchestrator]\ncommand = \"sleep 30.{t}\"\n[docker]\nproject = \"lock-{t}\"\n[cycle]\nmax_iterations = 1\n{FAST}"
+    );
+    let (a, b) = (Pipeline::new(&config), Pipeline::new(&config));
+    let first = spawn(AutoEtl::new(a.path()));
+    wait_for("the step to start", Duration::from_secs(20), || {
+        !processes_matching(&format!("30.{t}")).is_empty()
+    });
+    let second = AutoEtl::new(b.path()).run();
+    assert_eq!(second.code, 4, "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&format!("pid {}", first.id()))
+            && second
+                .stderr
+                .contains(&format!("the Docker project `lock-{t}`")),
+        "{}",
+        second.stderr
+    );
+    assert!(b.reports().is_empty(), "the refused run wrote no report");
+    signal(&first, libc::SIGTERM);
+    let (code, _, stderr) = finish(first, Duration::from_secs(20));
+    assert_eq!(code, 143, "{stderr}");
+}
+
 // ---------------------------------------------------------------- stop cleanly
 
 #[test]
