@@ -173,12 +173,13 @@ impl Searcher {
 const MERGE_PREFIX: usize = 5;
 
 /// Literals per searcher. Teddy takes up to 64, but past 32 it switches to
-/// its "fat" form, which scans half as many bytes per step, and crowding its
-/// buckets makes every literal's false candidates costlier: on the benchmark
-/// log (BENCHMARKS.md) three searchers of ~23 literals each beat two of ~34
-/// (0.76 s against 0.90 s per GiB) and one of 67 (1.2-1.8 s). More literals
-/// get more searchers, each one pass over the cache-resident block.
-const LITERALS_PER_SEARCHER: usize = 32;
+/// its "fat" form, which scans half as many bytes per step, and the more
+/// literals share its 8 buckets, the more false candidates each step
+/// verifies. On the benchmark log (BENCHMARKS.md) the built-ins' 59 literals
+/// run fastest as three searchers of ~20 (0.76 s per GiB), against two of
+/// ~30 (0.85 s), four of ~15 (0.87 s) or one fat one (1.2-1.8 s); each
+/// searcher is one pass over the cache-resident block.
+const LITERALS_PER_SEARCHER: usize = 24;
 
 /// Searchers over `searched` (one string per needle, each a part of its
 /// needle's `lower`); none when there are no needles.

@@ -106,7 +106,7 @@ fn extract(pattern: &str, prefer_anchors: bool) -> Option<Literals> {
         pos: 0,
         prefer_anchors,
     };
-    let lits = p.alternation(0).ok()??;
+    let lits = p.alternation(0).ok()?.required?;
     if p.pos != p.chars.len() || lits.iter().any(|l| l.len() < MIN_LITERAL) {
         return None;
     }
@@ -126,7 +126,74 @@ struct Parser {
     prefer_anchors: bool,
 }
 
-type Step = Result<Option<Literals>, Unsupported>;
+/// What a piece of pattern tells: the best required set found inside it,
+/// and, when the piece is nothing but literal text, the exact strings it
+/// matches (`(?:failed|crashed)` is exactly {`failed`, `crashed`}), so the
+/// text around it can be joined on: `job (?:failed|crashed) at` requires one
+/// of `job failed at`, `job crashed at`, far rarer than `job `.
+struct Piece {
+    required: Option<Literals>,
+    exact: Option<Literals>,
+}
+
+type Step = Result<Piece, Unsupported>;
+
+/// Most strings an exact set grows to by joining alternatives; past it the
+/// run is ended and a new one starts.
+const MAX_EXACT: usize = 16;
+
+/// One atom of a concatenation.
+enum Atom {
+    /// A literal byte (lowercase).
+    Byte(u8),
+    /// Matches no text (`\b`): literal text on both sides stays adjacent.
+    ZeroWidth,
+    /// Anything else: ends a literal run.
+    Other,
+}
+
+/// The literal run being built in a concatenation: every string of `exact`
+/// is a possible text of the atoms since the run started.
+struct Run {
+    exact: Literals,
+}
+
+impl Run {
+    fn new() -> Run {
+        Run {
+            exact: vec![Vec::new()],
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        self.exact.iter_mut().for_each(|s| s.push(b));
+    }
+
+    /// Joins every string of the run with every string of `next`; `false`
+    /// (and nothing joined) when that would exceed [`MAX_EXACT`].
+    fn join(&mut self, next: &Literals) -> bool {
+        if self.exact.len() * next.len() > MAX_EXACT {
+            return false;
+        }
+        self.exact = self
+            .exact
+            .iter()
+            .flat_map(|a| next.iter().map(move |b| [a.as_slice(), b].concat()))
+            .collect();
+        true
+    }
+
+    /// Ends the run, offering it as a required set (when no member is empty).
+    fn flush(&mut self, best: &mut Option<Literals>, prefer_anchors: bool) {
+        let run = std::mem::replace(&mut self.exact, vec![Vec::new()]);
+        if run.iter().all(|s| !s.is_empty()) {
+            let mut run = run;
+            run.sort();
+            run.dedup();
+            consider(best, run, prefer_anchors);
+        }
+    }
+}
 
 impl Parser {
     fn peek(&self) -> Option<char> {
@@ -143,24 +210,38 @@ impl Parser {
     fn alternation(&mut self, depth: usize) -> Step {
         let mut all: Literals = Vec::new();
         let mut complete = true;
+        let mut exact: Option<Literals> = Some(Vec::new());
         loop {
-            match self.concat(depth)? {
+            let piece = self.concat(depth)?;
+            match piece.required {
                 Some(l) => all.extend(l),
                 None => complete = false,
             }
+            exact = match (exact, piece.exact) {
+                (Some(mut e), Some(more)) => {
+                    e.extend(more);
+                    Some(e)
+                }
+                _ => None,
+            };
             if self.peek() == Some('|') {
                 self.pos += 1;
             } else {
                 break;
             }
         }
-        Ok(if complete { Some(all) } else { None })
+        Ok(Piece {
+            required: complete.then_some(all),
+            exact,
+        })
     }
 
-    /// A concatenation: every element is required, so keep the best one.
+    /// A concatenation: every element is required, so keep the best one;
+    /// adjacent literal text (joined across exact groups) forms one string.
     fn concat(&mut self, depth: usize) -> Step {
         let mut best: Option<Literals> = None;
-        let mut run: Vec<u8> = Vec::new();
+        let mut run = Run::new();
+        let mut exact_whole = true;
         let pa = self.prefer_anchors;
         while let Some(c) = self.peek() {
             match c {
@@ -170,11 +251,31 @@ impl Parser {
                 '(' => {
                     self.pos += 1;
                     let inner = self.group(depth)?;
-                    let min = self.quantifier()?.unwrap_or(1);
-                    flush(&mut run, &mut best, pa);
-                    if min >= 1 {
-                        if let Some(inner) = inner {
-                            consider(&mut best, inner, pa);
+                    let min = self.quantifier()?;
+                    match (inner.exact, min) {
+                        (Some(e), None) => {
+                            if !run.join(&e) {
+                                run.flush(&mut best, pa);
+                                run.exact = e;
+                            }
+                        }
+                        (Some(e), Some(m)) if m >= 1 => {
+                            // The first repetition follows the run.
+                            if !run.join(&e) {
+                                run.flush(&mut best, pa);
+                                run.exact = e;
+                            }
+                            run.flush(&mut best, pa);
+                            exact_whole = false;
+                        }
+                        (_, min) => {
+                            run.flush(&mut best, pa);
+                            exact_whole = false;
+                            if min.unwrap_or(1) >= 1 {
+                                if let Some(r) = inner.required {
+                                    consider(&mut best, r, pa);
+                                }
+                            }
                         }
                     }
                 }
@@ -182,34 +283,40 @@ impl Parser {
                     self.pos += 1;
                     self.skip_class()?;
                     self.quantifier()?;
-                    flush(&mut run, &mut best, pa);
+                    run.flush(&mut best, pa);
+                    exact_whole = false;
                 }
                 '.' | '^' | '$' => {
                     self.pos += 1;
                     self.quantifier()?;
-                    flush(&mut run, &mut best, pa);
+                    run.flush(&mut best, pa);
+                    exact_whole = false;
                 }
                 '*' | '+' | '?' | '{' => return Err(Unsupported),
                 '\\' => {
                     self.pos += 1;
-                    let lit = self.escape()?;
+                    let atom = self.escape()?;
                     let min = self.quantifier()?;
-                    literal(lit, min, &mut run, &mut best, pa);
+                    exact_whole &= literal(atom, min, &mut run, &mut best, pa);
                 }
                 _ => {
                     self.pos += 1;
-                    let lit = if c.is_ascii() && c != '\n' && c != '\r' {
-                        Some(c.to_ascii_lowercase() as u8)
+                    let atom = if c.is_ascii() && c != '\n' && c != '\r' {
+                        Atom::Byte(c.to_ascii_lowercase() as u8)
                     } else {
-                        None
+                        Atom::Other
                     };
                     let min = self.quantifier()?;
-                    literal(lit, min, &mut run, &mut best, pa);
+                    exact_whole &= literal(atom, min, &mut run, &mut best, pa);
                 }
             }
         }
-        flush(&mut run, &mut best, pa);
-        Ok(best)
+        let exact = exact_whole.then(|| run.exact.clone());
+        run.flush(&mut best, pa);
+        Ok(Piece {
+            required: best,
+            exact,
+        })
     }
 
     /// After `(`: flags, names, then the group body up to its `)`.
@@ -237,7 +344,10 @@ impl Parser {
                                 return if flags.contains('x') {
                                     Err(Unsupported)
                                 } else {
-                                    Ok(None)
+                                    Ok(Piece {
+                                        required: None,
+                                        exact: Some(vec![Vec::new()]),
+                                    })
                                 };
                             }
                             Some(c) if c.is_ascii_alphabetic() || c == '-' => {}
@@ -258,8 +368,8 @@ impl Parser {
         Ok(inner)
     }
 
-    /// After `\`: the literal byte it stands for, if any.
-    fn escape(&mut self) -> Result<Option<u8>, Unsupported> {
+    /// After `\`: what the escape stands for.
+    fn escape(&mut self) -> Result<Atom, Unsupported> {
         let c = self.bump().ok_or(Unsupported)?;
         match c {
             'x' | 'u' | 'U' | 'p' | 'P' => {
@@ -274,17 +384,19 @@ impl Parser {
                     };
                     self.pos += n;
                 }
-                Ok(None)
+                Ok(Atom::Other)
             }
             'b' | 'B' => {
                 if self.peek() == Some('{') {
                     self.skip_past('}')?;
                 }
-                Ok(None)
+                Ok(Atom::ZeroWidth)
             }
-            't' => Ok(Some(b'\t')),
-            c if c.is_ascii_punctuation() || c == ' ' => Ok(Some(c.to_ascii_lowercase() as u8)),
-            _ => Ok(None),
+            't' => Ok(Atom::Byte(b'\t')),
+            c if c.is_ascii_punctuation() || c == ' ' => {
+                Ok(Atom::Byte(c.to_ascii_lowercase() as u8))
+            }
+            _ => Ok(Atom::Other),
         }
     }
 
@@ -360,27 +472,30 @@ impl Parser {
 }
 
 /// Adds one atom to the current run: a plain literal extends it; a
-/// quantified one ends it (kept if it must occur at least once).
+/// quantified one ends it (kept if it must occur at least once). Returns
+/// whether the concatenation is still nothing but literal text.
 fn literal(
-    lit: Option<u8>,
+    atom: Atom,
     min: Option<u32>,
-    run: &mut Vec<u8>,
+    run: &mut Run,
     best: &mut Option<Literals>,
     prefer_anchors: bool,
-) {
-    match (lit, min) {
-        (Some(b), None) => run.push(b),
-        (Some(b), Some(m)) if m >= 1 => {
+) -> bool {
+    match (atom, min) {
+        (Atom::Byte(b), None) => {
             run.push(b);
-            flush(run, best, prefer_anchors);
+            true
         }
-        _ => flush(run, best, prefer_anchors),
-    }
-}
-
-fn flush(run: &mut Vec<u8>, best: &mut Option<Literals>, prefer_anchors: bool) {
-    if !run.is_empty() {
-        consider(best, vec![std::mem::take(run)], prefer_anchors);
+        (Atom::ZeroWidth, _) => true,
+        (Atom::Byte(b), Some(m)) if m >= 1 => {
+            run.push(b);
+            run.flush(best, prefer_anchors);
+            false
+        }
+        _ => {
+            run.flush(best, prefer_anchors);
+            false
+        }
     }
 }
 
@@ -447,7 +562,11 @@ mod tests {
             (r"colou?r", Some(&["colo"])),
             (r"abc+d", Some(&["abc"])),
             (r"(?:foo)?barbaz", Some(&["barbaz"])),
-            (r"(?P<t>table|view) missing", Some(&[" missing"])),
+            // Adjacent literal text joins across exact groups.
+            (
+                r"(?P<t>table|view) missing",
+                Some(&["table missing", "view missing"]),
+            ),
             (r"[\]x]abc[^]]def", Some(&["abc"])),
             (r"^E\d+", None),
             (r"\w+ +\d+", None),
@@ -458,7 +577,7 @@ mod tests {
             // Among required pieces, one made of anchor words wins.
             (
                 r"you need to (?:initialize|repair) \S+ now",
-                Some(&["you need to "]),
+                Some(&["you need to initialize ", "you need to repair "]),
             ),
             (r"Pipeline \w+ exited abnormally", Some(&["exit"])),
             (r"(?i)job-7 (?:failed|crashed)", Some(&["crash", "fail"])),
@@ -475,7 +594,7 @@ mod full_tests {
     use super::required_full;
 
     #[test]
-    fn full_literals_are_the_longest_and_prefer_failure_words_on_ties() {
+    fn full_literals_are_the_longest_joined_text() {
         let full = |p: &str| {
             required_full(p).map(|v| {
                 v.into_iter()
@@ -483,16 +602,177 @@ mod full_tests {
                     .collect::<Vec<_>>()
             })
         };
-        // `airflow` is on every ordinary Airflow line: a tie goes to `timeout`.
+        // The whole name, joined across the group, holds the failure word.
         assert_eq!(
             full(r"Airflow(?:Task|Sensor)Timeout"),
-            Some(vec!["timeout".to_string()])
+            Some(vec![
+                "airflowsensortimeout".to_string(),
+                "airflowtasktimeout".to_string()
+            ])
         );
-        // ` error` would hold `(0 errors)`; the names are rarer.
+        // `\b` matches no text: the words on both sides stay one string,
+        // and ` error` alone (which `(0 errors)` holds) is never the choice.
         assert_eq!(
             full(r"\b(?:Compilation|Parsing) Error\b"),
-            Some(vec!["compilation".to_string(), "parsing".to_string()])
+            Some(vec![
+                "compilation error".to_string(),
+                "parsing error".to_string()
+            ])
+        );
+        // A user rule naming a system: the failure words join the name.
+        assert_eq!(
+            full(r"(?i)kafka (?:failure|fatal) code \d+"),
+            Some(vec![
+                "kafka failure code ".to_string(),
+                "kafka fatal code ".to_string()
+            ])
+        );
+        // Optional or repeated groups end the joined text.
+        assert_eq!(
+            full(r"disk (?:quota )?exceeded"),
+            Some(vec!["exceeded".to_string()])
+        );
+        assert_eq!(
+            full(r"pool(?: worker)+ crashed"),
+            Some(vec!["pool worker".to_string()])
+        );
+        // Past 16 joined strings the run is cut and starts again.
+        assert_eq!(
+            full(r"(?:a|b|c|d)(?:e|f|g|h)(?:i|j|k|l)-exhausted"),
+            Some(
+                ["i", "j", "k", "l"]
+                    .iter()
+                    .map(|c| format!("{c}-exhausted"))
+                    .collect()
+            )
         );
         assert_eq!(full(r"^E\d+"), None);
+    }
+}
+
+#[cfg(test)]
+mod property_tests {
+    use super::{required, required_full};
+    use regex::Regex;
+
+    /// A small deterministic generator (xorshift).
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    const WORDS: &[&str] = &[
+        "err", "or", "fail", "ed", " ", "x", "db", "::", "\\(", "\\)", "-", "code", "kafka",
+    ];
+
+    /// A random pattern and a text built to match it (when `\b` allows).
+    fn piece(r: &mut Rng, depth: usize, pat: &mut String, text: &mut String) {
+        match r.below(if depth > 1 { 4 } else { 9 }) {
+            0..=2 => {
+                let w = WORDS[r.below(WORDS.len())];
+                pat.push_str(w);
+                text.push_str(&w.replace('\\', ""));
+            }
+            3 => {
+                pat.push_str("\\b");
+            }
+            4 => {
+                let q = ["?", "*", "+", "{2}", "{0,1}", ""][r.below(6)];
+                let alts = 1 + r.below(3);
+                let pick = r.below(alts);
+                let mut chosen = String::new();
+                pat.push_str("(?:");
+                for a in 0..alts {
+                    if a > 0 {
+                        pat.push('|');
+                    }
+                    let mut t = String::new();
+                    for _ in 0..1 + r.below(3) {
+                        piece(r, depth + 1, pat, &mut t);
+                    }
+                    if a == pick {
+                        chosen = t;
+                    }
+                }
+                pat.push(')');
+                pat.push_str(q);
+                let copies = match q {
+                    "?" | "{0,1}" | "*" => r.below(2),
+                    "{2}" => 2,
+                    _ => 1,
+                };
+                for _ in 0..copies {
+                    text.push_str(&chosen);
+                }
+            }
+            5 => {
+                pat.push_str("[a-z]");
+                text.push('q');
+            }
+            6 => {
+                pat.push_str("\\d+");
+                text.push('7');
+            }
+            7 => {
+                pat.push('.');
+                text.push('z');
+            }
+            _ => {
+                let w = WORDS[r.below(WORDS.len())];
+                pat.push_str(w);
+                pat.push(['?', '+', '*'][r.below(3)]);
+                text.push_str(&w.replace('\\', ""));
+            }
+        }
+    }
+
+    #[test]
+    fn every_match_holds_one_of_the_required_literals() {
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut checked = 0;
+        for _ in 0..10_000 {
+            let (mut pat, mut text) = (String::new(), String::new());
+            let insensitive = r.below(2) == 0;
+            if insensitive {
+                pat.push_str("(?i)");
+            }
+            for _ in 0..1 + r.below(5) {
+                piece(&mut r, 0, &mut pat, &mut text);
+            }
+            let re = Regex::new(&pat).expect("generated patterns compile");
+            let mut line = format!(
+                "{}{text}{}",
+                ["", "a ", "("][r.below(3)],
+                ["", " b", ")"][r.below(3)]
+            );
+            if insensitive && r.below(2) == 0 {
+                line = line.to_uppercase();
+            }
+            if !re.is_match(&line) {
+                continue;
+            }
+            let lower = line.to_ascii_lowercase();
+            for lits in [required(&pat), required_full(&pat)].into_iter().flatten() {
+                checked += 1;
+                assert!(
+                    lits.iter()
+                        .any(|l| lower.contains(std::str::from_utf8(l).unwrap())),
+                    "pattern {pat:?} matches {line:?}, which holds none of {:?}",
+                    lits.iter()
+                        .map(|l| String::from_utf8_lossy(l))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+        assert!(
+            checked > 2_500,
+            "only {checked} matching cases were checked"
+        );
     }
 }
