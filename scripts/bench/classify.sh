@@ -37,21 +37,26 @@ with open(sys.argv[1], "w") as f:
 PY
 
 measure() { python3 "$ROOT/scripts/bench/measure.py" "$1"; }
-best() { # median seconds and max RSS over RUNS runs of command $1
-  local secs=() rss=0 out
-  for _ in $(seq "$RUNS"); do
-    out=$(measure "$1")
-    secs+=("$(awk '{print $1}' <<<"$out")")
-    rss=$(awk -v a="$rss" -v b="$(awk '{print $2}' <<<"$out")" 'BEGIN {print (b > a) ? b : a}')
+# The four commands take turns, RUNS rounds, so that a load spike on the
+# machine hits them alike; each gets its median time and its largest RSS.
+cmds=(
+  "taskset -c 0 $BIN classify $log"
+  "taskset -c 0 $BIN classify --rules $data/extra-rules.toml $log"
+  "taskset -c 0 rg -j1 -i -c -f $data/patterns.txt $log"
+  "taskset -c 0 grep -P -i -c -f $data/patterns.pcre $log"
+)
+declare -a secs rss
+for _ in $(seq "$RUNS"); do
+  for i in "${!cmds[@]}"; do
+    out=$(measure "${cmds[$i]}")
+    secs[$i]="${secs[$i]:-} $(awk '{print $1}' <<<"$out")"
+    rss[$i]=$(awk -v a="${rss[$i]:-0}" '{print ($2 > a) ? $2 : a}' <<<"$out")
   done
-  echo "$(median "${secs[@]}") $rss"
-}
+done
+med() { median ${secs[$1]}; }
+t_agent=$(med 0) t_rules=$(med 1) t_rg=$(med 2) t_grep=$(med 3)
+m_agent=${rss[0]} m_rules=${rss[1]} m_rg=${rss[2]} m_grep=${rss[3]}
 gbps() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.2f", b / s / 1e9 }'; }
-
-read -r t_agent m_agent <<<"$(best "taskset -c 0 $BIN classify $log")"
-read -r t_rules m_rules <<<"$(best "taskset -c 0 $BIN classify --rules $data/extra-rules.toml $log")"
-read -r t_rg m_rg <<<"$(best "taskset -c 0 rg -j1 -i -c -f $data/patterns.txt $log")"
-read -r t_grep m_grep <<<"$(best "taskset -c 0 grep -P -i -c -f $data/patterns.pcre $log")"
 
 echo "input: $(awk -v b="$bytes" 'BEGIN {printf "%.2f", b / 1073741824}') GiB, one core each, median of $RUNS"
 printf '%-34s %7.2f s  %5s GB/s  peak RSS %6.1f MB\n' "auto-etl classify (built-in rules)" "$t_agent" "$(gbps "$t_agent")" "$m_agent"

@@ -60,7 +60,9 @@ pub enum Prefilter {
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    compiled: Vec<Regex>,
+    /// One regex per rule: built at once when the set is too big to build
+    /// (then they do the matching), else only if asked for.
+    compiled: std::sync::OnceLock<Vec<Regex>>,
     prefilters: Vec<Prefilter>,
     /// All patterns at once, for candidate lines; `None` if too big to build.
     set: Option<RegexSet>,
@@ -92,13 +94,20 @@ impl RuleSet {
                 .into_iter()
                 .filter(|r| !seen.contains(&r.id)),
         );
-        let compiled = rules.iter().map(compile).collect::<Result<Vec<_>, _>>()?;
-        let prefilters = rules.iter().map(|r| prefilter(&r.pattern)).collect();
+        // One compile of the set proves every pattern valid; compiling each
+        // rule on its own as well would double the start-up cost. Only when
+        // the set fails are the rules compiled one by one, to name the bad
+        // one, or to match with when the set is merely too big.
         let set = RegexSetBuilder::new(rules.iter().map(|r| &r.pattern))
             .size_limit(256 << 20)
             .dfa_size_limit(16 << 20)
             .build()
             .ok();
+        let compiled = std::sync::OnceLock::new();
+        if set.is_none() {
+            let _ = compiled.set(rules.iter().map(compile).collect::<Result<Vec<_>, _>>()?);
+        }
+        let prefilters = rules.iter().map(|r| prefilter(&r.pattern)).collect();
         Ok(RuleSet {
             rules,
             compiled,
@@ -114,7 +123,18 @@ impl RuleSet {
 
     /// The compiled patterns, same order as `rules()`.
     pub fn compiled(&self) -> &[Regex] {
-        &self.compiled
+        self.compiled.get_or_init(|| {
+            self.rules
+                .iter()
+                .map(|r| {
+                    // The set's limit: it held this pattern, so this fits.
+                    regex::bytes::RegexBuilder::new(&r.pattern)
+                        .size_limit(256 << 20)
+                        .build()
+                        .expect("the set proved every pattern valid")
+                })
+                .collect()
+        })
     }
 
     /// How each rule (same order as `rules()`) finds its candidate lines.
@@ -126,7 +146,7 @@ impl RuleSet {
     pub fn first_match(&self, line: &[u8]) -> Option<usize> {
         match &self.set {
             Some(set) => set.matches(line).iter().next(),
-            None => self.compiled.iter().position(|re| re.is_match(line)),
+            None => self.compiled().iter().position(|re| re.is_match(line)),
         }
     }
 }

@@ -5,7 +5,7 @@ pub mod duration;
 mod file;
 
 use crate::backoff::{Backoff, Jitter};
-use crate::classify::{FailureClass, Markers, Rule, RuleSet, RuleSource};
+use crate::classify::{FailureClass, Markers, Rule, RuleError, RuleSet, RuleSource};
 use crate::cleanup::CleanupLevel;
 use crate::cli::{CheckpointModeArg, LevelArg, OutputFormat, RunArgs};
 use file::FileConfig;
@@ -835,15 +835,32 @@ fn build_rules(rules: &[RuleFile], cx: &Ctx) -> Result<RuleSet, ConfigError> {
             pattern: r.pattern.get_ref().clone(),
             source: RuleSource::Config,
         };
-        crate::classify::rules::compile(&rule)
-            .map_err(|e| cx.err(&r.pattern, &key("pattern"), e.to_string()))?;
         out.push(rule);
     }
-    RuleSet::with_user_rules(out).map_err(|e| ConfigError::Invalid {
-        path: cx.origin.to_string(),
-        line: 1,
-        key: "rules".into(),
-        message: e.to_string(),
+    // The rule set compiles every pattern; an error names the rule by id,
+    // and points at the last rule of that id (a duplicate's second entry).
+    RuleSet::with_user_rules(out).map_err(|e| {
+        let (id, field) = match &e {
+            RuleError::InvalidPattern { id, .. } => (id, "pattern"),
+            RuleError::DuplicateId { id } => (id, "id"),
+        };
+        match rules.iter().rposition(|r| r.id.get_ref() == id) {
+            Some(i) => {
+                let r = &rules[i];
+                let span = if field == "pattern" {
+                    &r.pattern
+                } else {
+                    &r.id
+                };
+                cx.err(span, &format!("rules[{i}].{field}"), e.to_string())
+            }
+            None => ConfigError::Invalid {
+                path: cx.origin.to_string(),
+                line: 1,
+                key: "rules".into(),
+                message: e.to_string(),
+            },
+        }
     })
 }
 

@@ -82,6 +82,14 @@ fn errors_name_the_file_line_and_key() {
             "[orchestrator]\ncommand = \"x\"\n\n[[rules]]\nid = \"bad\"\nclass = \"timeout\"\npattern = \"(unclosed\"\n",
             "auto-etl.toml:7: rules[0].pattern: rule `bad`: invalid pattern",
         ),
+        (
+            "[orchestrator]\ncommand = \"x\"\n[[rules]]\nid = \"ok\"\nclass = \"timeout\"\npattern = \"slow\"\n[[rules]]\nid = \"bad\"\nclass = \"timeout\"\npattern = \"a{5000}{5000}\"\n",
+            "auto-etl.toml:10: rules[1].pattern: rule `bad`: invalid pattern",
+        ),
+        (
+            "[orchestrator]\ncommand = \"x\"\n[[rules]]\nid = \"r\"\nclass = \"timeout\"\npattern = \"slow\"\n[[rules]]\nid = \"r\"\nclass = \"timeout\"\npattern = \"late\"\n",
+            "auto-etl.toml:8: rules[1].id: rule `r` is defined twice",
+        ),
         ("[orchestrator]\ncommand = \"  \"\n", "auto-etl.toml:2: orchestrator.command: the command is empty"),
         ("[orchestrator]\ncommand = \"x\"\n[cleanup]\npaths = [\"../etc\"]\n", "auto-etl.toml:4: cleanup.paths: `../etc` is not a path inside the repository"),
         ("[orchestrator]\ncommand = \"x\"\n[cleanup]\npaths = [\"/tmp\"]\n", "auto-etl.toml:4: cleanup.paths"),
