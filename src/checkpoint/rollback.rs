@@ -77,7 +77,10 @@ pub fn wanted(status: &str) -> bool {
 
 /// The files to restore: those differing from the green checkpoint, minus
 /// the ones checkpoints never hold; refused when any of them is not in the
-/// failing checkpoint. Pure.
+/// failing checkpoint. A path counts as "not held" when it, anything under
+/// it, or a directory above it differs from the failing checkpoint: a file
+/// `foo` to restore where the disk now has `foo/secret` would overwrite that
+/// directory. Pure.
 pub fn plan(
     differ_from_green: &[String],
     differ_from_failing: &[String],
@@ -90,7 +93,7 @@ pub fn plan(
         .collect();
     let uncaptured: Vec<&str> = files
         .iter()
-        .filter(|p| differ_from_failing.contains(p))
+        .filter(|p| differ_from_failing.iter().any(|q| overlaps(p, q)))
         .map(String::as_str)
         .collect();
     if uncaptured.is_empty() {
@@ -104,6 +107,37 @@ pub fn plan(
         if uncaptured.len() > shown.len() { ", ..." } else { "" },
         if uncaptured.len() == 1 { "it" } else { "them" },
     ))
+}
+
+/// Whether writing `p` can touch `q`: the same path, `q` inside `p`, or `p`
+/// inside `q`.
+fn overlaps(p: &str, q: &str) -> bool {
+    let under =
+        |a: &str, b: &str| a.len() > b.len() && a.starts_with(b) && a.as_bytes()[b.len()] == b'/';
+    p == q || under(q, p) || under(p, q)
+}
+
+/// Paths of `files` whose restore would replace something of another kind on
+/// disk: a directory where the file goes, or a file (or symlink) where one
+/// of its parent directories goes. Checkout would delete it, with whatever
+/// ignored or untracked content it holds.
+fn kind_clashes(workdir: &Path, files: &[String]) -> Vec<String> {
+    let is_dir = |p: &Path| std::fs::symlink_metadata(p).map(|m| m.is_dir()).ok();
+    files
+        .iter()
+        .filter(|f| {
+            let target = workdir.join(f.as_str());
+            if is_dir(&target) == Some(true) {
+                return true;
+            }
+            Path::new(f.as_str())
+                .ancestors()
+                .skip(1)
+                .filter(|a| !a.as_os_str().is_empty())
+                .any(|a| is_dir(&workdir.join(a)) == Some(false))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Rolls the working tree back to `refs/auto-etl/last-green`. Blocking (git2):
@@ -160,6 +194,16 @@ fn restore(req: &RollbackRequest, failing: &str, out: &mut RollbackOutcome) -> R
     let files = plan(&candidates, &from_failing, |p| {
         exclusions.check(p).is_some()
     })?;
+    let clashes = kind_clashes(&workdir, &files);
+    if !clashes.is_empty() {
+        let shown: Vec<&str> = clashes.iter().take(5).map(String::as_str).collect();
+        return Err(format!(
+            "{} a directory or file of another kind on disk now ({}{}): rolling back would delete what it holds; nothing rolled back",
+            if clashes.len() == 1 { "a path to restore is" } else { "paths to restore are" },
+            shown.join(", "),
+            if clashes.len() > shown.len() { ", ..." } else { "" },
+        ));
+    }
     if files.is_empty() {
         out.success = true;
         out.reason = Some("the working tree already matches the last green checkpoint".into());
@@ -265,6 +309,12 @@ mod tests {
             (&["etl.py"], &["new.py"], &none, Ok(v(&["etl.py"]))),
             // excluded files are never touched, captured or not
             (&["etl.py", "x.env"], &["x.env"], &env, Ok(v(&["etl.py"]))),
+            // a file to restore where a directory with content now is
+            (&["foo"], &["foo/data.secret"], &none, Err(())),
+            // a file to restore inside a path that is now something else
+            (&["a/b.sql"], &["a"], &none, Err(())),
+            // a sibling sharing the prefix is not inside
+            (&["foo"], &["foobar/x"], &none, Ok(v(&["foo"]))),
         ];
         for (i, (green, failing, excluded, want)) in table.into_iter().enumerate() {
             let got = plan(&v(green), &v(failing), excluded).map_err(|_| ());

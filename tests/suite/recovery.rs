@@ -171,6 +171,36 @@ fn rollback_refuses_to_overwrite_changes_no_checkpoint_holds() {
     assert_eq!(read(dir, "etl.conf"), "mode = broken\nran\nran\n");
 }
 
+#[test]
+fn rollback_does_not_replace_a_directory_holding_ignored_files_with_a_green_file() {
+    let pipe = repo_pipeline("");
+    let dir = pipe.path();
+    pipe.write("foo", "a tracked file\n");
+    pipe.write(".gitignore", "logs/\n*.secret\n");
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", "foo is a file"]);
+    let green = AutoEtl::new(dir).args(["--no-cleanup"]).run();
+    assert_eq!(green.code, 0, "{}", green.stderr);
+
+    // `foo` becomes a directory holding an ignored file no checkpoint has.
+    std::fs::remove_file(dir.join("foo")).unwrap();
+    pipe.write("foo/data.secret", "only copy\n");
+    pipe.write("etl.conf", "mode = broken\n");
+    let red = AutoEtl::new(dir).args(["--no-cleanup", "--rollback"]).run();
+    assert_eq!(red.code, 1, "{}", red.stderr);
+    let report = pipe.reports().pop().unwrap();
+    let rollback = actions(&report, "rollback");
+    assert_eq!(rollback.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(rollback[0]["success"], false, "{}", rollback[0]);
+    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("foo") && reason.contains("nothing rolled back"),
+        "{reason}"
+    );
+    assert_eq!(read(dir, "foo/data.secret"), "only copy\n");
+    assert_eq!(read(dir, "etl.conf"), "mode = broken\n");
+}
+
 /// A failing pipeline in a git repository that pushes its checkpoints to
 /// `remote` for `iterations` iterations; `step` runs first.
 fn pushing_pipeline(remote: &str, step: &str, iterations: u32) -> Pipeline {
