@@ -177,6 +177,7 @@ fn restore(req: &RollbackRequest, failing: &str, out: &mut RollbackOutcome) -> R
         format!("no green checkpoint yet ({LAST_GREEN} does not exist): nothing to roll back to")
     })?;
     out.to_commit = Some(green.to_string());
+    on_this_branch(&repo, green)?;
     let green_tree = tree_of(&repo, green, "the last green checkpoint")?;
     let failing_id =
         Oid::from_str(failing).map_err(|e| format!("bad checkpoint id {failing}: {e}"))?;
@@ -229,6 +230,54 @@ fn restore(req: &RollbackRequest, failing: &str, out: &mut RollbackOutcome) -> R
     out.success = true;
     out.restored = files;
     Ok(())
+}
+
+/// Checkpoint commits followed back to the commit they were taken on, at
+/// most (a run's chain is one commit per iteration).
+const MAX_CHAIN: usize = 10_000;
+
+/// `refs/auto-etl/last-green` is repository-wide: it may have been taken on
+/// another branch. Its files are only this branch's last green state when
+/// the commit it was taken on (the first non-checkpoint commit on its chain)
+/// is HEAD or an ancestor of HEAD; otherwise rolling back would bring the
+/// other branch's work into this working tree.
+fn on_this_branch(repo: &Repository, green: Oid) -> Result<(), String> {
+    let head = repo::head_commit(repo)
+        .map_err(|e| e.to_string())?
+        .ok_or("HEAD has no commit yet: the last green checkpoint cannot be from this branch; nothing rolled back")?;
+    let mut base = repo.find_commit(green).map_err(|e| {
+        format!(
+            "cannot read the last green checkpoint ({green}): {}",
+            e.message()
+        )
+    })?;
+    for _ in 0..MAX_CHAIN {
+        let is_checkpoint = base
+            .message()
+            .and_then(|m| super::message::trailer(m, super::message::TRAILER_RUN))
+            .is_some();
+        if !is_checkpoint {
+            break;
+        }
+        match base.parent(0) {
+            Ok(p) => base = p,
+            Err(_) => break,
+        }
+    }
+    let base = base.id();
+    if base == head || repo.graph_descendant_of(head, base).unwrap_or(false) {
+        return Ok(());
+    }
+    Err(format!(
+        "the last green checkpoint ({}) was taken on {}, which is not HEAD or an ancestor of HEAD ({}): it belongs to another branch, so rolling back would bring that branch's files here; nothing rolled back",
+        short(green),
+        short(base),
+        short(head),
+    ))
+}
+
+fn short(id: Oid) -> String {
+    id.to_string().chars().take(10).collect()
 }
 
 fn tree_of<'r>(repo: &'r Repository, commit: Oid, what: &str) -> Result<Tree<'r>, String> {

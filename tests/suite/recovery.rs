@@ -201,6 +201,38 @@ fn rollback_does_not_replace_a_directory_holding_ignored_files_with_a_green_file
     assert_eq!(read(dir, "etl.conf"), "mode = broken\n");
 }
 
+#[test]
+fn rollback_does_not_bring_another_branchs_last_green_into_this_branch() {
+    let pipe = repo_pipeline("");
+    let dir = pipe.path();
+    git(dir, &["branch", "other"]);
+    // Green on main, with a file the other branch never had.
+    pipe.write("main.txt", "main only\n");
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", "main work"]);
+    let green = AutoEtl::new(dir).args(["--no-cleanup"]).run();
+    assert_eq!(green.code, 0, "{}", green.stderr);
+
+    // Red on the other branch, which does not descend from that green state.
+    git(dir, &["checkout", "-q", "other"]);
+    pipe.write("etl.conf", "mode = broken\n");
+    let before = git(dir, &["status", "--porcelain", "--ignored"]);
+    let red = AutoEtl::new(dir).args(["--no-cleanup", "--rollback"]).run();
+    assert_eq!(red.code, 1, "{}", red.stderr);
+    let report = pipe.reports().pop().unwrap();
+    let rollback = actions(&report, "rollback");
+    assert_eq!(rollback.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(rollback[0]["success"], false, "{}", rollback[0]);
+    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("not HEAD or an ancestor of HEAD") && reason.contains("another branch"),
+        "{reason}"
+    );
+    assert_eq!(read(dir, "etl.conf"), "mode = broken\n");
+    assert!(!dir.join("main.txt").exists());
+    assert_eq!(git(dir, &["status", "--porcelain", "--ignored"]), before);
+}
+
 /// A failing pipeline in a git repository that pushes its checkpoints to
 /// `remote` for `iterations` iterations; `step` runs first.
 fn pushing_pipeline(remote: &str, step: &str, iterations: u32) -> Pipeline {
