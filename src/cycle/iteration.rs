@@ -421,22 +421,25 @@ impl Session {
         cmd: &str,
         plan: &Plan,
     ) -> Validation {
-        let timeout = self.clip_to_budget(self.cfg.verify.validator_timeout);
-        let mut env = self.step_env(plan, 0);
-        for (k, v) in env.iter_mut() {
-            if k == "AUTO_ETL_STEP_TIMEOUT_SECS" {
-                *v = timeout.as_secs().to_string();
-            }
-        }
-        let guard = timeout + self.cfg.cycle.stop_grace + VALIDATOR_GUARD;
         let total = self.cfg.steps.len();
         let started = Instant::now();
         let runner = tokio::sync::Mutex::new(runner);
         let failures = std::sync::Mutex::new(Vec::<String>::new());
+        let this = &*self;
         let out = retry_if(
             &validator_policy(),
             |attempt| {
-                let (runner, env, failures) = (&runner, &env, &failures);
+                let (runner, failures) = (&runner, &failures);
+                // Clipped per attempt: a retry gets what is left of
+                // --max-elapsed, not the first attempt's full timeout.
+                let timeout = this.clip_to_budget(this.cfg.verify.validator_timeout);
+                let mut env = this.step_env(plan, 0);
+                for (k, v) in env.iter_mut() {
+                    if k == "AUTO_ETL_STEP_TIMEOUT_SECS" {
+                        *v = timeout.as_secs().to_string();
+                    }
+                }
+                let guard = timeout + this.cfg.cycle.stop_grace + VALIDATOR_GUARD;
                 async move {
                     let run = StepRun {
                         index: total,
@@ -444,7 +447,7 @@ impl Session {
                         name: "validator",
                         command: cmd,
                         timeout,
-                        env,
+                        env: &env,
                         classify_timeout: attempt >= VALIDATOR_ATTEMPTS,
                     };
                     let mut runner = runner.lock().await;
@@ -462,7 +465,7 @@ impl Session {
                     }
                 }
             },
-            |_| true,
+            |_| !this.budget_spent(),
         )
         .await;
         let attempts = out.attempts;

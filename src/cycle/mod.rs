@@ -24,6 +24,9 @@ use crate::risk::RiskAssessment;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+/// The shortest timeout a step gets from what is left of `--max-elapsed`.
+const MIN_CLIPPED_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// One run of the loop and everything it carries between iterations.
 pub struct Session {
     pub(crate) cfg: Config,
@@ -251,16 +254,26 @@ impl Session {
         Ok(self.docker.as_ref().expect("connected above"))
     }
 
-    /// A timeout clipped to what is left of `--max-elapsed`.
+    /// A timeout clipped to what is left of `--max-elapsed` (at least
+    /// `MIN_CLIPPED_TIMEOUT`).
     pub(crate) fn clip_to_budget(&self, timeout: Duration) -> Duration {
         match self.cfg.cycle.max_elapsed {
             Some(budget) => timeout.min(
                 budget
                     .saturating_sub(self.started.elapsed())
-                    .max(Duration::from_secs(1)),
+                    .max(MIN_CLIPPED_TIMEOUT),
             ),
             None => timeout,
         }
+    }
+
+    /// Whether `--max-elapsed` leaves less than the shortest timeout
+    /// `clip_to_budget` gives: nothing new should start then.
+    pub(crate) fn budget_spent(&self) -> bool {
+        self.cfg
+            .cycle
+            .max_elapsed
+            .is_some_and(|b| b.saturating_sub(self.started.elapsed()) < MIN_CLIPPED_TIMEOUT)
     }
 
     fn initial_plan(&self) -> Plan {

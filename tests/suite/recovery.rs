@@ -499,3 +499,35 @@ fn a_validator_that_cannot_be_started_is_tried_twice_and_stays_red() {
         "{log}"
     );
 }
+
+#[test]
+fn a_hung_validator_is_not_retried_past_max_elapsed() {
+    let pipe = Pipeline::new(
+        r#"
+[orchestrator]
+command = "echo loaded"
+
+[cycle]
+max_iterations = 1
+max_elapsed = "2s"
+
+[git]
+checkpoint = "off"
+
+[verify]
+success_patterns = []
+validator = "sleep 30"
+validator_timeout = "10s"
+"#,
+    );
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = pipe.report();
+    let took = report["total_duration_seconds"].as_f64().unwrap();
+    assert!(took < 3.5, "the run took {took}s with max_elapsed 2s");
+    assert!(
+        validator_retries(&report).is_empty(),
+        "{}",
+        report["recovery_actions"]
+    );
+}
