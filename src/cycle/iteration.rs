@@ -451,25 +451,36 @@ impl Session {
                         classify_timeout: attempt >= VALIDATOR_ATTEMPTS,
                     };
                     let mut runner = runner.lock().await;
-                    let outcome = with_timeout(guard, "validator", runner.run(run))
-                        .await
-                        .unwrap_or_else(|_| StepOutcome::hung("validator", guard));
+                    let (outcome, runner_hung) =
+                        match with_timeout(guard, "validator", runner.run(run)).await {
+                            Ok(o) => (o, false),
+                            Err(_) => (StepOutcome::hung("validator", guard), true),
+                        };
                     match could_not_run(&outcome) {
                         Some(why) => {
+                            let why = if runner_hung {
+                                tracing::warn!("validator runner did not return within {}s; not retried", guard.as_secs());
+                                format!("{why}: the runner did not return, so it is not run again while it may still be running")
+                            } else {
+                                why
+                            };
                             if let Ok(mut f) = failures.lock() {
                                 f.push(why);
                             }
-                            Err(outcome)
+                            Err(NoVerdict {
+                                outcome,
+                                runner_hung,
+                            })
                         }
                         None => Ok(outcome),
                     }
                 }
             },
-            |_| !this.budget_spent(),
+            |f| f.retryable() && !this.budget_spent(),
         )
         .await;
         let attempts = out.attempts;
-        let outcome = out.result.unwrap_or_else(|o| o);
+        let outcome = out.result.unwrap_or_else(|f| f.outcome);
         let validation = validation_of(cmd, &outcome);
         if attempts > 1 {
             let failures = failures.into_inner().unwrap_or_default();
@@ -551,6 +562,25 @@ fn validator_policy() -> RetryPolicy {
     RetryPolicy::fixed(Duration::from_millis(200), VALIDATOR_ATTEMPTS)
 }
 
+/// A validator attempt that said nothing about the pipeline.
+struct NoVerdict {
+    outcome: StepOutcome,
+    /// The runner itself did not return within the guard: it was dropped
+    /// before it could terminate the validator's process group, so that
+    /// copy may still be running (it is only stopped when the iteration
+    /// ends).
+    runner_hung: bool,
+}
+
+impl NoVerdict {
+    /// A retry must not run beside a copy that may still be running: only
+    /// a spawn failure or the runner's own timeout (which terminated the
+    /// group before returning) is retried.
+    fn retryable(&self) -> bool {
+        !self.runner_hung
+    }
+}
+
 /// Why a validator attempt says nothing about the pipeline (it could not be
 /// started, or hung past its timeout), or `None` when it ran to a verdict.
 fn could_not_run(o: &StepOutcome) -> Option<String> {
@@ -627,6 +657,26 @@ mod tests {
             assert_eq!(got.is_some(), want, "{status:?} {code:?}: {got:?}");
         }
         assert_eq!(validator_policy().max_attempts, 2);
+    }
+
+    #[test]
+    fn a_validator_whose_runner_hung_past_the_guard_is_not_run_again() {
+        let timed_out = NoVerdict {
+            outcome: outcome(StepStatus::Timeout, Some(143)),
+            runner_hung: false,
+        };
+        assert!(timed_out.retryable());
+        let not_started = NoVerdict {
+            outcome: outcome(StepStatus::Failed, None),
+            runner_hung: false,
+        };
+        assert!(not_started.retryable());
+        let hung = NoVerdict {
+            outcome: StepOutcome::hung("validator", Duration::from_secs(9)),
+            runner_hung: true,
+        };
+        assert!(could_not_run(&hung.outcome).is_some());
+        assert!(!hung.retryable());
     }
 
     #[test]
