@@ -5,7 +5,9 @@
 
 use super::Session;
 use crate::checkpoint::{self, CheckpointRecord, PushError, RollbackRequest};
-use crate::recovery::{retry_if, BreakerConfig, CircuitBreaker, Clock, RetryPolicy, SystemClock};
+use crate::recovery::{
+    retry_until, BreakerConfig, CircuitBreaker, Clock, RetryPolicy, SystemClock,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -58,7 +60,11 @@ impl Session {
             self.run_id.clone(),
         );
         let taken = record.clone();
-        let out = retry_if(
+        // Ctrl-C must not wait for the retries: no attempt starts after a
+        // signal, and the wait between attempts ends with it.
+        let cancel = self.cancel.clone();
+        let mut signalled = self.cancel.clone();
+        let out = retry_until(
             &push_policy(),
             |attempt| {
                 let (root, git, run_id, taken) =
@@ -74,7 +80,12 @@ impl Session {
                     .unwrap_or_else(|e| Err(PushError::Remote(format!("push task failed: {e}"))))
                 }
             },
-            PushError::retryable,
+            |e: &PushError| e.retryable() && cancel.borrow().is_none(),
+            async move {
+                if signalled.wait_for(|s| s.is_some()).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            },
         )
         .await;
         let took = started.elapsed().as_millis() as u64;

@@ -15,7 +15,7 @@ pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
 pub use bulkhead::{with_timeout, Bulkhead, BulkheadPermit};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use fallback::{Fallback, FallbackSource, Served};
-pub use retry::{retry, retry_if, Delays, RetryOutcome, RetryPolicy};
+pub use retry::{retry, retry_if, retry_until, Delays, RetryOutcome, RetryPolicy};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -111,7 +111,7 @@ where
 /// with an error `retryable` rejects, or the attempts are spent.
 pub async fn retry_if<T, E, F, Fut, R>(
     policy: &RetryPolicy,
-    mut op: F,
+    op: F,
     retryable: R,
 ) -> RetryOutcome<T, E>
 where
@@ -119,25 +119,48 @@ where
     Fut: Future<Output = Result<T, E>>,
     R: Fn(&E) -> bool,
 {
+    retry_until(policy, op, retryable, std::future::pending::<()>()).await
+}
+
+/// As `retry_if`, but the wait between attempts ends when `stop` does, and
+/// no attempt starts after that: the last attempt's result is returned.
+/// `stop` is typically "a signal arrived"; `retryable` should check it too,
+/// for a signal that came during an attempt.
+pub async fn retry_until<T, E, F, Fut, R, S>(
+    policy: &RetryPolicy,
+    mut op: F,
+    retryable: R,
+    stop: S,
+) -> RetryOutcome<T, E>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    R: Fn(&E) -> bool,
+    S: Future<Output = ()>,
+{
     let start = Instant::now();
     let max = policy.max_attempts.max(1);
     let mut attempt = 1;
+    tokio::pin!(stop);
     loop {
         let result = op(attempt).await;
         let give_up = match &result {
             Ok(_) => true,
             Err(e) => attempt >= max || !retryable(e),
         };
-        if give_up {
+        let stopped = !give_up && {
+            let delay = policy.delay(attempt - 1, rand::random::<f64>());
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => false,
+                _ = &mut stop => true,
+            }
+        };
+        if give_up || stopped {
             return RetryOutcome {
                 result,
                 attempts: attempt,
                 elapsed: start.elapsed(),
             };
-        }
-        let delay = policy.delay(attempt - 1, rand::random::<f64>());
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
         }
         attempt += 1;
     }
@@ -251,5 +274,26 @@ mod tests {
     async fn zero_max_attempts_still_tries_once() {
         let out = retry(&instant(0), |_| async { Err::<(), _>("no") }).await;
         assert_eq!(out.attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_wait_and_no_attempt_follows() {
+        let policy = RetryPolicy::fixed(Duration::from_secs(30), 3);
+        let started = Instant::now();
+        let mut calls = 0;
+        let out: RetryOutcome<(), &str> = retry_until(
+            &policy,
+            |_| {
+                calls += 1;
+                async { Err("down") }
+            },
+            |_| true,
+            tokio::time::sleep(ms(50)),
+        )
+        .await;
+        assert_eq!(out.attempts, 1);
+        assert_eq!(calls, 1);
+        assert!(out.result.is_err());
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

@@ -336,6 +336,46 @@ fn a_push_to_a_dead_server_is_retried_then_the_run_keeps_checkpoints_locally() {
 }
 
 #[test]
+fn ctrl_c_during_a_failing_push_does_not_wait_for_its_retries() {
+    // A server that, on its first connection, has the agent interrupted,
+    // then drops the connection; it counts every connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/pipeline.git");
+    let pipe = pushing_pipeline(&url, "true", 3);
+    let child = AutoEtl::new(pipe.path())
+        .args(["--push", "--no-cleanup"])
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                // SAFETY: kill(2) on our own child's pid.
+                unsafe { libc::kill(pid, libc::SIGINT) };
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            drop(stream);
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the push was retried after Ctrl-C: {stderr}"
+    );
+    let report = pipe.report();
+    assert_eq!(report["status"], "interrupted");
+}
+
+#[test]
 fn a_remote_that_disappears_mid_run_is_not_retried_and_stops_the_pushes() {
     let outside = tempfile::tempdir().unwrap();
     let bare = outside.path().join("remote.git");
