@@ -7,6 +7,7 @@ use futures_util::FutureExt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use sysinfo::System;
@@ -76,6 +77,13 @@ struct Shared {
     system: Mutex<System>,
     samples: Mutex<Vec<HealthSample>>,
     cfg: HealthConfig,
+    /// The last system reading that came back in time: what a sample says
+    /// while a read hangs.
+    last_reading: Mutex<Option<Reading>>,
+    /// A system read is running (maybe hung): no second one is started
+    /// beside it, so a hung statvfs holds one blocking thread, not one per
+    /// sample.
+    reading: AtomicBool,
 }
 
 /// Samples health in the background for the length of a run.
@@ -95,6 +103,8 @@ impl HealthMonitor {
             system: Mutex::new(system),
             samples: Mutex::new(Vec::new()),
             cfg,
+            last_reading: Mutex::new(None),
+            reading: AtomicBool::new(false),
         });
         let (stop, stopped) = watch::channel(false);
         let task = spawn_sampler(shared.clone(), stopped);
@@ -204,11 +214,7 @@ fn push(shared: &Shared, sample: HealthSample) {
 
 async fn take_sample(shared: &Arc<Shared>) -> HealthSample {
     let taken_at = Instant::now();
-    let s = shared.clone();
-    // sysinfo and statvfs block (a stale network mount can hang statvfs).
-    let reading = tokio::task::spawn_blocking(move || read_system(&s))
-        .await
-        .unwrap_or_default();
+    let reading = read_system_bounded(shared).await;
     let docker_reachable = match &shared.cfg.docker_probe {
         None => None,
         // A hung daemon must not stall sampling: the probe is bounded.
@@ -225,6 +231,38 @@ async fn take_sample(shared: &Arc<Shared>) -> HealthSample {
         },
         taken_at,
     )
+}
+
+/// A system reading, bounded by the probe timeout: sysinfo and statvfs
+/// block (a stale network mount can hang statvfs), and a hung read must not
+/// stall `check_disk`, `finish()` or Ctrl-C. While a read is late or still
+/// hung, the last reading that came back stands in (none yet: an empty one,
+/// with no disk figures, so nothing is judged critical on a guess).
+async fn read_system_bounded(shared: &Arc<Shared>) -> Reading {
+    let fallback = || lock(&shared.last_reading).clone().unwrap_or_default();
+    if shared.reading.swap(true, Ordering::AcqRel) {
+        tracing::debug!("health: the previous system reading has not returned; using the last one");
+        return fallback();
+    }
+    let s = shared.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let r = read_system(&s);
+        *lock(&s.last_reading) = Some(r.clone());
+        s.reading.store(false, Ordering::Release);
+        r
+    });
+    match with_timeout(shared.cfg.probe_timeout, "system reading", read).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => {
+            // The read panicked: the flag was not cleared by it.
+            shared.reading.store(false, Ordering::Release);
+            fallback()
+        }
+        Err(e) => {
+            tracing::warn!("health: {e}; using the last reading");
+            fallback()
+        }
+    }
 }
 
 fn read_system(shared: &Shared) -> Reading {
@@ -297,4 +335,42 @@ pub fn disk_usage(path: &Path) -> std::io::Result<DiskUsage> {
         available_mb: mb(avail),
         total_mb: mb(total),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hung_system_read_does_not_stall_a_sample() {
+        let mut cfg = HealthConfig::new(Path::new("."));
+        cfg.interval = Duration::from_secs(3600);
+        cfg.probe_timeout = Duration::from_millis(200);
+        let monitor = HealthMonitor::start(cfg);
+        let good = monitor.sample_now().await;
+        // A read that hangs: the system stays locked for a while.
+        let shared = monitor.shared.clone();
+        let (held, is_held) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let _sys = lock(&shared.system);
+            held.send(()).unwrap();
+            std::thread::sleep(Duration::from_secs(3));
+        });
+        is_held.recv().unwrap();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let stale = tokio::time::timeout(Duration::from_secs(2), monitor.sample_now())
+                .await
+                .expect("a sample waited on a hung read");
+            assert!(started.elapsed() < Duration::from_secs(1));
+            // The last reading stands in, not an empty one.
+            assert_eq!(stale.disks.len(), good.disks.len());
+            assert!(!stale.disks.is_empty());
+        }
+        let health = tokio::time::timeout(Duration::from_secs(2), monitor.finish())
+            .await
+            .expect("finish waited on a hung read");
+        assert!(health.overall_score > 0.0);
+        holder.join().unwrap();
+    }
 }
