@@ -49,6 +49,19 @@ pub struct Session {
     started: Instant,
 }
 
+/// The run's outcome: what the loop decided, unless a signal has come since
+/// (`interrupted` is `interrupted_outcome()`), which makes the run
+/// interrupted (so not rolled back, and exit 130/143). Pure.
+fn settle(decided: Outcome, interrupted: Option<Outcome>) -> Outcome {
+    match interrupted {
+        Some(mut o) if decided.status != "interrupted" => {
+            o.reason = format!("{} (the run had ended: {})", o.reason, decided.reason);
+            o
+        }
+        _ => decided,
+    }
+}
+
 /// How the loop ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -432,6 +445,9 @@ impl Session {
             }
             plan = decision.next;
         };
+        // A signal that came after the loop decided wins: the user asked to
+        // stop, so the working tree is left as it is and the exit is 130/143.
+        let outcome = settle(outcome, self.interrupted_outcome());
         // After the last iteration's outcome is marked: its checkpoint holds
         // the failing state the rollback is about to overwrite.
         if self.cfg.rollback && crate::checkpoint::rollback_wanted(outcome.status) {
@@ -549,4 +565,33 @@ fn indices(
         .filter(|(_, s)| s.status == status)
         .map(|(i, _)| i)
         .collect()
+}
+
+#[cfg(test)]
+mod settle_tests {
+    use super::*;
+
+    fn outcome(status: &'static str, code: u8) -> Outcome {
+        Outcome {
+            status,
+            reason: format!("{status} reason"),
+            code,
+        }
+    }
+
+    #[test]
+    fn a_signal_after_a_red_verdict_skips_the_rollback_and_exits_130() {
+        let sigint = outcome("interrupted", signals::exit_code(libc::SIGINT));
+        let sigterm = outcome("interrupted", signals::exit_code(libc::SIGTERM));
+        for decided in [outcome("failed", 1), outcome("non_retryable", 3)] {
+            assert!(crate::checkpoint::rollback_wanted(decided.status));
+            let got = settle(decided.clone(), Some(sigint.clone()));
+            assert_eq!((got.status, got.code), ("interrupted", 130));
+            assert!(got.reason.contains(&decided.reason), "{}", got.reason);
+            assert!(!crate::checkpoint::rollback_wanted(got.status));
+            assert_eq!(settle(decided.clone(), Some(sigterm.clone())).code, 143);
+            assert_eq!(settle(decided.clone(), None), decided);
+        }
+        assert_eq!(settle(sigint.clone(), Some(sigint.clone())), sigint);
+    }
 }
