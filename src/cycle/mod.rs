@@ -42,6 +42,9 @@ pub struct Session {
     /// Why the Docker client was dropped, until a new one works again.
     pub(crate) docker_lost: Option<String>,
     pub(crate) health: Option<HealthMonitor>,
+    /// A health sampler restart not recorded yet, until it is known whether
+    /// the new task samples.
+    pub(crate) health_restart: Option<(crate::health::Revival, u64)>,
     risk: RiskAssessment,
     pub(crate) observers: events::Observers,
     /// Recovery actions already told to the observers.
@@ -203,6 +206,7 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
         push_breaker: recovery::push_breaker(),
         docker_lost: None,
         health: Some(health),
+        health_restart: None,
         risk: start.risk,
         observers,
         recoveries_emitted: 0,
@@ -454,7 +458,8 @@ impl Session {
             let (iteration, failing) = last_checkpoint;
             self.roll_back(iteration, failing).await;
         }
-        self.revive_health();
+        // No restart right before finish(), which stops the task anyway.
+        self.settle_health();
         let health = match self.health.take() {
             Some(h) => h.finish().await,
             None => crate::health::AutomationHealth::default(),

@@ -141,17 +141,67 @@ impl Session {
         );
     }
 
-    /// Restarts the health sampler if its task died.
+    /// Restarts the health sampler if its task died. The restart is recorded
+    /// once it is known whether it worked (at the next call, or by
+    /// `settle_health`): success only if the new task took a sample.
     pub(super) fn revive_health(&mut self) {
+        self.settle_health();
         let started = Instant::now();
-        let Some(cause) = self.health.as_mut().and_then(|h| h.revive()) else {
+        let Some(revival) = self.health.as_mut().and_then(|h| h.revive()) else {
             return;
         };
-        tracing::warn!("health sampler stopped: {cause}");
-        self.record_restart(
-            "health sampler",
-            &cause,
-            started.elapsed().as_millis() as u64,
+        tracing::warn!("health sampler stopped: {}", revival.cause);
+        let took = started.elapsed().as_millis() as u64;
+        if revival.restarted {
+            self.health_restart = Some((revival, took));
+        } else {
+            tracing::warn!(
+                "health sampler not restarted again: {} restarts this run",
+                crate::health::MAX_RESTARTS
+            );
+            self.recovery.record(
+                "restart",
+                serde_json::json!({
+                    "component": "health sampler",
+                    "after": revival.cause,
+                    "restarted": false,
+                    "reason": format!("{} restarts this run already", crate::health::MAX_RESTARTS),
+                }),
+                took,
+                false,
+            );
+        }
+    }
+
+    /// Records the pending health sampler restart, if any: it worked when
+    /// the restarted task has taken a sample since.
+    pub(super) fn settle_health(&mut self) {
+        let Some((revival, took)) = self.health_restart.take() else {
+            return;
+        };
+        let sampled = self
+            .health
+            .as_ref()
+            .is_some_and(|h| h.task_samples() > revival.mark);
+        tracing::info!(
+            "restarted the health sampler after: {} ({})",
+            revival.cause,
+            if sampled {
+                "sampling again"
+            } else {
+                "no sample since"
+            }
+        );
+        self.recovery.record(
+            "restart",
+            serde_json::json!({
+                "component": "health sampler",
+                "after": revival.cause,
+                "restarted": true,
+                "sampled_since": sampled,
+            }),
+            took,
+            sampled,
         );
     }
 

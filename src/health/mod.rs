@@ -20,7 +20,7 @@
 mod monitor;
 mod summary;
 
-pub use monitor::{disk_usage, DockerProbe, HealthConfig, HealthMonitor};
+pub use monitor::{disk_usage, DockerProbe, HealthConfig, HealthMonitor, Revival, MAX_RESTARTS};
 pub use summary::summarize;
 
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use futures_util::FutureExt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use sysinfo::System;
@@ -19,6 +19,21 @@ pub type DockerProbe = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>
 
 /// Samples kept at most; the oldest go first.
 const MAX_SAMPLES: usize = 4096;
+/// Restarts of a dead sampling task per run; a task that keeps dying (a
+/// probe that panics every time) is then left dead.
+pub const MAX_RESTARTS: u32 = 3;
+
+/// A sampling task found dead by `HealthMonitor::revive`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revival {
+    /// What ended the task.
+    pub cause: String,
+    /// Whether a new task was started (false once `MAX_RESTARTS` are spent).
+    pub restarted: bool,
+    /// `task_samples()` when the new task started: it produced a sample
+    /// once the count is past this.
+    pub mark: u64,
+}
 
 /// What to watch and how often.
 #[derive(Clone)]
@@ -84,6 +99,9 @@ struct Shared {
     /// beside it, so a hung statvfs holds one blocking thread, not one per
     /// sample.
     reading: AtomicBool,
+    /// Samples the background task took (not `sample_now`'s): whether a
+    /// restarted task works.
+    task_samples: AtomicU64,
 }
 
 /// Samples health in the background for the length of a run.
@@ -91,6 +109,7 @@ pub struct HealthMonitor {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    restarts: u32,
 }
 
 impl HealthMonitor {
@@ -105,6 +124,7 @@ impl HealthMonitor {
             cfg,
             last_reading: Mutex::new(None),
             reading: AtomicBool::new(false),
+            task_samples: AtomicU64::new(0),
         });
         let (stop, stopped) = watch::channel(false);
         let task = spawn_sampler(shared.clone(), stopped);
@@ -112,13 +132,14 @@ impl HealthMonitor {
             shared,
             stop,
             task: Some(task),
+            restarts: 0,
         }
     }
 
     /// Restarts the sampling task if it died (a panic in a probe, say) while
-    /// the run still wants samples; returns what ended it. Sampling goes on
-    /// with the samples taken so far.
-    pub fn revive(&mut self) -> Option<String> {
+    /// the run still wants samples, at most `MAX_RESTARTS` times a run; says
+    /// what ended it. Sampling goes on with the samples taken so far.
+    pub fn revive(&mut self) -> Option<Revival> {
         if *self.stop.borrow() || !self.task.as_ref()?.is_finished() {
             return None;
         }
@@ -136,8 +157,22 @@ impl HealthMonitor {
             Some(Err(e)) => format!("sampling task ended: {e}"),
             _ => "sampling task ended on its own".to_string(),
         };
-        self.task = Some(spawn_sampler(self.shared.clone(), self.stop.subscribe()));
-        Some(cause)
+        let mark = self.task_samples();
+        let restarted = self.restarts < MAX_RESTARTS;
+        if restarted {
+            self.restarts += 1;
+            self.task = Some(spawn_sampler(self.shared.clone(), self.stop.subscribe()));
+        }
+        Some(Revival {
+            cause,
+            restarted,
+            mark,
+        })
+    }
+
+    /// Samples the background task has taken so far.
+    pub fn task_samples(&self) -> u64 {
+        self.shared.task_samples.load(Ordering::Acquire)
     }
 
     /// The last sample taken, for the per-cycle `health` field.
@@ -193,6 +228,7 @@ fn spawn_sampler(s: Arc<Shared>, mut stopped: watch::Receiver<bool>) -> JoinHand
                 _ = tick.tick() => {
                     let sample = take_sample(&s).await;
                     push(&s, sample);
+                    s.task_samples.fetch_add(1, Ordering::AcqRel);
                 }
                 _ = stopped.changed() => break,
             }

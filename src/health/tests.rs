@@ -338,8 +338,9 @@ async fn a_sampler_task_that_dies_is_restarted_and_says_why() {
     let mut monitor = HealthMonitor::start(cfg);
     let deadline = Instant::now() + Duration::from_secs(5);
     let cause = loop {
-        if let Some(cause) = monitor.revive() {
-            break cause;
+        if let Some(r) = monitor.revive() {
+            assert!(r.restarted);
+            break r.cause;
         }
         assert!(Instant::now() < deadline, "the sampler never died");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -356,4 +357,32 @@ async fn a_sampler_task_that_dies_is_restarted_and_says_why() {
     assert_eq!(latest.docker_reachable, Some(true));
     let h = monitor.finish().await;
     assert!(h.samples >= 2, "{h:?}");
+}
+
+#[tokio::test]
+async fn a_sampler_that_dies_every_time_is_restarted_three_times_then_left() {
+    let probe: DockerProbe = Arc::new(|| panic!("probe always explodes"));
+    let mut cfg = HealthConfig::new(Path::new("/tmp"));
+    cfg.interval = Duration::from_millis(50);
+    cfg.docker_probe = Some(probe);
+    let mut monitor = HealthMonitor::start(cfg);
+    let mut revivals = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while revivals.len() < crate::health::MAX_RESTARTS as usize + 1 {
+        if let Some(r) = monitor.revive() {
+            revivals.push(r);
+        }
+        assert!(Instant::now() < deadline, "{revivals:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let restarted: Vec<bool> = revivals.iter().map(|r| r.restarted).collect();
+    assert_eq!(restarted, [true, true, true, false]);
+    // No restarted task ever produced a sample.
+    assert_eq!(monitor.task_samples(), 0);
+    assert!(revivals.iter().all(|r| r.mark == 0));
+    // Left dead: nothing more to revive.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(monitor.revive(), None);
+    // finish() would sample once more through the same probe.
+    drop(monitor);
 }
