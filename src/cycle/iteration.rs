@@ -269,8 +269,10 @@ impl Session {
             _ => {
                 self.docker_breaker.on_success();
                 // A new client made it through after an outage: the trial
-                // the breaker let through restarted the Docker side.
-                if let Some(why) = self.docker_lost.take() {
+                // the breaker let through restarted the Docker side. Only
+                // with a client: a daemon that answers with an error to the
+                // connection itself left none, and the outage stays open.
+                if let Some(why) = self.docker_lost.take_if(|_| self.docker.is_some()) {
                     let after = format!("docker outage: {why}");
                     let took = started.elapsed().as_millis() as u64;
                     self.record_restart("docker client", &after, took);

@@ -144,6 +144,72 @@ while True:
     threading.Thread(target=pump, args=(u, c), daemon=True).start()
 "#;
 
+/// A Docker engine that answers every request with a server error.
+const ERRORING_ENGINE: &str = r#"
+import socket, sys
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(sys.argv[1])
+srv.listen(16)
+body = b'{"message":"engine broken"}'
+while True:
+    c, _ = srv.accept()
+    try:
+        c.recv(65536)
+        c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: "
+                  + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    except OSError:
+        pass
+    c.close()
+"#;
+
+#[test]
+fn a_docker_client_that_fails_to_connect_after_an_outage_is_not_a_restart() {
+    let pipe = Pipeline::new(&format!(
+        "[orchestrator]\ncommand = \"sh step.sh\"\n[cycle]\nmax_iterations = 2\n{FAST}"
+    ));
+    // The first iteration (no engine: an outage) waits for the engine to
+    // appear; the second connects to it and gets an API error.
+    pipe.write(
+        "step.sh",
+        "if [ ! -e once ]; then touch once; while [ ! -S docker.sock ]; do sleep 0.1; done; fi\nexit 1\n",
+    );
+    let sock = pipe.path().join("docker.sock");
+    let mut agent = AutoEtl::new(pipe.path())
+        .env("DOCKER_HOST", format!("unix://{}", sock.display()))
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !pipe.path().join("once").exists() {
+        assert!(std::time::Instant::now() < deadline, "the step never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut engine = std::process::Command::new("python3")
+        .args(["-c", ERRORING_ENGINE, sock.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let status = agent.wait().unwrap();
+    let _ = engine.kill();
+    let _ = engine.wait();
+    assert_eq!(status.code(), Some(1));
+    let report = pipe.report();
+    let cleanups: Vec<String> = report["cycles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cleanup"]["skipped_reason"].to_string())
+        .collect();
+    assert!(cleanups[0].contains("unreachable"), "{cleanups:?}");
+    assert!(cleanups[1].contains("engine broken"), "{cleanups:?}");
+    assert!(
+        !has_action(&report, "restart"),
+        "{}",
+        report["recovery_actions"]
+    );
+}
+
 #[test]
 fn a_step_that_allocates_shows_its_peak_memory() {
     let pipe = Pipeline::new(&format!(
