@@ -453,6 +453,13 @@ impl Session {
                         classify_timeout: attempt >= VALIDATOR_ATTEMPTS,
                     };
                     let mut runner = runner.lock().await;
+                    if attempt > 1 {
+                        // The attempt set aside says nothing about the
+                        // pipeline: what it printed before it hung (or the
+                        // note that it could not start) must not make a
+                        // green retry red.
+                        runner.discard(runner.last_run()).await;
+                    }
                     let (outcome, runner_hung) =
                         match with_timeout(guard, "validator", runner.run(run)).await {
                             Ok(o) => (o, false),

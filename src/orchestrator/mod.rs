@@ -96,6 +96,8 @@ pub struct IterationRunner {
     writer: tokio::task::JoinHandle<pump::PumpResult>,
     groups: Vec<i32>,
     readers: Vec<tokio::task::JoinHandle<()>>,
+    /// Number of the latest `run`: tags its output in the log.
+    runs: u64,
 }
 
 /// The iteration's combined output.
@@ -125,6 +127,7 @@ impl IterationRunner {
             writer,
             groups: Vec::new(),
             readers: Vec::new(),
+            runs: 0,
         })
     }
 
@@ -137,8 +140,26 @@ impl IterationRunner {
 
     /// Writes a header line into the log; headers are not classified.
     async fn header(&self, step: usize, text: &str) {
+        self.run_line(step, text, false).await;
+    }
+
+    /// A line of the current run (a note when `scan`, else a header).
+    async fn run_line(&self, step: usize, text: &str, scan: bool) {
         if let Some(sink) = &self.sink {
-            sink.header(step, text).await;
+            sink.agent_line(step, self.runs, text, scan).await;
+        }
+    }
+
+    /// The number of the latest `run`, for `discard`.
+    pub fn last_run(&self) -> u64 {
+        self.runs
+    }
+
+    /// What the classifier found in the output of run `run` (its lines and
+    /// notes) does not count for the iteration; the lines stay in the log.
+    pub async fn discard(&self, run: u64) {
+        if let Some(sink) = &self.sink {
+            sink.discard(run).await;
         }
     }
 
@@ -161,6 +182,8 @@ impl IterationRunner {
             outcome.status = StepStatus::Interrupted;
             return outcome;
         }
+        self.runs += 1;
+        let run = self.runs;
         // Headers are not classified (a step named "load SUCCESS" must not
         // pass the marker check), and leave the command out of the log.
         self.header(
@@ -188,9 +211,10 @@ impl IterationRunner {
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
-                self.note(
+                self.run_line(
                     step.index,
                     &format!("auto-etl: cannot start step {}: {e}", step.name),
+                    true,
                 )
                 .await;
                 outcome.duration = started.elapsed();
@@ -204,12 +228,16 @@ impl IterationRunner {
         }
         let sink = self.sink.clone().expect("sink open while steps run");
         if let Some(out) = child.stdout.take() {
-            self.readers
-                .push(tokio::spawn(pump::drain(out, step.index, sink.clone())));
+            self.readers.push(tokio::spawn(pump::drain(
+                out,
+                step.index,
+                run,
+                sink.clone(),
+            )));
         }
         if let Some(err) = child.stderr.take() {
             self.readers
-                .push(tokio::spawn(pump::drain(err, step.index, sink)));
+                .push(tokio::spawn(pump::drain(err, step.index, run, sink)));
         }
         let sampler = sampler::sample_group(pgid);
         let mut cancel = self.cancel.clone();
@@ -240,11 +268,8 @@ impl IterationRunner {
                         step.name
                     )
                 };
-                if outcome.status == StepStatus::Timeout && !step.classify_timeout {
-                    self.header(step.index, &reason).await;
-                } else {
-                    self.note(step.index, &reason).await;
-                }
+                let scan = outcome.status != StepStatus::Timeout || step.classify_timeout;
+                self.run_line(step.index, &reason, scan).await;
                 child.wait().await.ok()
             }
         };

@@ -22,6 +22,12 @@ pub struct Chunk {
     pub agent: bool,
     /// Goes through the classifier (a header naming a step does not).
     pub scan: bool,
+    /// Which run of a step wrote it (0: none in particular); lets the
+    /// classifier's findings of one run be dropped later.
+    pub run: u64,
+    /// A request, not output: drop what the classifier found in the lines
+    /// of run `run`.
+    pub discard: bool,
 }
 
 /// Where readers send output.
@@ -34,15 +40,16 @@ impl Sink {
     /// Sends a notice written by the agent itself (a timeout, a service not
     /// ready): classified like step output.
     pub async fn note(&self, step: usize, text: &str) {
-        self.agent_line(step, text, true).await;
+        self.agent_line(step, 0, text, true).await;
     }
 
     /// Sends a header line (which step starts): in the log, not classified.
     pub async fn header(&self, step: usize, text: &str) {
-        self.agent_line(step, text, false).await;
+        self.agent_line(step, 0, text, false).await;
     }
 
-    async fn agent_line(&self, step: usize, text: &str, scan: bool) {
+    /// As `note` or `header`, on behalf of run `run` of a step.
+    pub async fn agent_line(&self, step: usize, run: u64, text: &str, scan: bool) {
         let mut bytes = text.as_bytes().to_vec();
         bytes.push(b'\n');
         let _ = self
@@ -52,8 +59,68 @@ impl Sink {
                 bytes,
                 agent: true,
                 scan,
+                run,
+                discard: false,
             })
             .await;
+    }
+
+    /// The lines run `run` wrote stay in the log, but what the classifier
+    /// found in them (matches, markers) does not count: that run's result
+    /// was set aside (a hung attempt that was retried). Lines it writes
+    /// after this call are dropped from the findings too.
+    pub async fn discard(&self, run: u64) {
+        let _ = self
+            .tx
+            .send(Chunk {
+                step: 0,
+                bytes: Vec::new(),
+                agent: true,
+                scan: false,
+                run,
+                discard: true,
+            })
+            .await;
+    }
+}
+
+/// Log lines (first, last; 1-based, inclusive) each run wrote, merged while
+/// a run writes on. Bounded by the number of runs times their interleaving
+/// with others, which is small: steps run one after another.
+#[derive(Default)]
+struct RunLines {
+    ranges: Vec<(u64, u64, u64)>,
+    discarded: Vec<u64>,
+}
+
+impl RunLines {
+    fn add(&mut self, run: u64, first: u64, last: u64) {
+        if run == 0 || last < first {
+            return;
+        }
+        match self.ranges.last_mut() {
+            Some((r, _, end)) if *r == run && *end + 1 >= first => *end = last,
+            _ => self.ranges.push((run, first, last)),
+        }
+    }
+
+    fn discarded(&self, line: u64) -> bool {
+        self.ranges
+            .iter()
+            .any(|(r, first, last)| (*first..=*last).contains(&line) && self.discarded.contains(r))
+    }
+
+    /// Drops the findings that fall in lines of discarded runs.
+    fn apply(&self, scan: &mut ScanReport) {
+        if self.discarded.is_empty() {
+            return;
+        }
+        let before = scan.matches.len();
+        scan.matches.retain(|m| !self.discarded(m.line));
+        let dropped = (before - scan.matches.len()) as u64;
+        scan.total_matches = scan.total_matches.saturating_sub(dropped);
+        scan.error_markers.retain(|m| !self.discarded(m.line));
+        scan.success_markers.retain(|m| !self.discarded(m.line));
     }
 }
 
@@ -82,7 +149,12 @@ pub fn start(
         let mut rows: Vec<(usize, u64)> = Vec::new();
         let stderr = std::io::stderr();
         let redactor = crate::redact::global();
+        let mut runs = RunLines::default();
         while let Some(chunk) = rx.blocking_recv() {
+            if chunk.discard {
+                runs.discarded.push(chunk.run);
+                continue;
+            }
             // Secrets are masked before the output goes anywhere: the log,
             // the classifier (whose excerpts land in the report), the console.
             let bytes = redactor.redact(&chunk.bytes);
@@ -91,11 +163,13 @@ pub fn start(
                     io_error = Some(format!("cannot write the iteration log: {e}"));
                 }
             }
+            let before = scanner.report().lines;
             if chunk.scan {
                 scanner.feed(&bytes);
             } else {
                 scanner.skip_lines(&bytes);
             }
+            runs.add(chunk.run, before + 1, scanner.report().lines);
             if let Some(n) = crate::metrics::parse_rows(&chunk.bytes).filter(|_| !chunk.agent) {
                 match rows.iter_mut().find(|(s, _)| *s == chunk.step) {
                     Some((_, total)) => *total += n,
@@ -109,8 +183,10 @@ pub fn start(
         if let Err(e) = out.flush().and_then(|_| out.get_ref().sync_all()) {
             io_error.get_or_insert(format!("cannot write the iteration log: {e}"));
         }
+        let mut scan = scanner.finish();
+        runs.apply(&mut scan);
         PumpResult {
-            scan: scanner.finish(),
+            scan,
             rows,
             io_error,
         }
@@ -119,7 +195,7 @@ pub fn start(
 }
 
 /// Drains `reader` into the sink in whole lines (or `MAX_CHUNK` pieces).
-pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, sink: Sink) {
+pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, run: u64, sink: Sink) {
     let mut buf = vec![0u8; MAX_CHUNK];
     let mut carry: Vec<u8> = Vec::new();
     let send = |bytes: Vec<u8>| {
@@ -128,6 +204,8 @@ pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, sink: Sink)
             bytes,
             agent: false,
             scan: true,
+            run,
+            discard: false,
         })
     };
     loop {
@@ -171,11 +249,40 @@ mod tests {
         let mut input = b"first\n".to_vec();
         input.extend(std::iter::repeat_n(b'x', 3 * MAX_CHUNK + 7));
         input.extend_from_slice(b"\nlast line without newline");
-        drain(&input[..], 0, sink).await;
+        drain(&input[..], 0, 0, sink).await;
         let result = writer.await.unwrap();
         let written = std::fs::read(&log).unwrap();
         assert_eq!(&written[..input.len()], &input[..]);
         assert_eq!(written.len(), input.len() + 1);
         assert_eq!(result.scan.lines, 3);
+    }
+
+    #[tokio::test]
+    async fn a_discarded_run_keeps_its_lines_but_not_its_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("it.log");
+        let rules = std::sync::Arc::new(crate::classify::RuleSet::builtin());
+        let markers = std::sync::Arc::new(crate::classify::Markers {
+            success: vec!["valid".into()],
+            error: vec!["BROKEN".into()],
+        });
+        let (sink, writer) = start(&log, Scanner::new(rules, markers), false).unwrap();
+        sink.agent_line(0, 1, "-- attempt 1", false).await;
+        drain(&b"BROKEN: connection refused\n"[..], 0, 1, sink.clone()).await;
+        sink.discard(1).await;
+        sink.agent_line(0, 2, "-- attempt 2", false).await;
+        drain(&b"valid\n"[..], 0, 2, sink.clone()).await;
+        // A late line of the discarded run is dropped too.
+        drain(&b"BROKEN again\n"[..], 0, 1, sink.clone()).await;
+        drop(sink);
+        let result = writer.await.unwrap();
+        let written = std::fs::read_to_string(&log).unwrap();
+        assert!(written.contains("BROKEN: connection refused"), "{written}");
+        assert_eq!(result.scan.lines, 5);
+        assert!(result.scan.matches.is_empty(), "{:?}", result.scan.matches);
+        assert_eq!(result.scan.total_matches, 0);
+        assert!(result.scan.error_markers.is_empty());
+        assert_eq!(result.scan.success_markers.len(), 1);
+        assert_eq!(result.scan.success_markers[0].line, 4);
     }
 }

@@ -571,3 +571,43 @@ validator_timeout = "10s"
         report["recovery_actions"]
     );
 }
+
+#[test]
+fn what_a_hung_validator_printed_before_its_retry_does_not_make_the_run_red() {
+    let pipe = Pipeline::new(
+        r#"
+[orchestrator]
+command = "echo loaded"
+
+[cycle]
+max_iterations = 1
+
+[git]
+checkpoint = "off"
+
+[verify]
+success_patterns = []
+error_patterns = ["BROKEN"]
+validator = "sh validate.sh"
+validator_timeout = "1s"
+"#,
+    );
+    pipe.write(
+        "validate.sh",
+        "if [ -e hung-once ]; then echo valid; exit 0; fi\ntouch hung-once\n\
+         echo 'BROKEN: connection refused while warming up'\nsleep 30\n",
+    );
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = pipe.report();
+    let retries = validator_retries(&report);
+    assert_eq!(retries.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(retries[0]["success"], true);
+    let cycle = &report["cycles"][0];
+    assert_eq!(cycle["success"], true, "{cycle}");
+    assert_eq!(cycle["classified_errors"], serde_json::json!([]), "{cycle}");
+    // The first attempt's output is still in the log, for the record.
+    let log =
+        std::fs::read_to_string(pipe.path().join(cycle["log_file"].as_str().unwrap())).unwrap();
+    assert!(log.contains("BROKEN: connection refused"), "{log}");
+}
