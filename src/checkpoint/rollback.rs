@@ -187,12 +187,9 @@ fn restore(req: &RollbackRequest, failing: &str, out: &mut RollbackOutcome) -> R
     let workdir = repo.workdir().map(Path::to_path_buf).unwrap_or_default();
     let report_rel = super::take::relative_report_dir(&workdir, req.root, req.report_dir);
     let (exclusions, _) = Exclusions::new(&req.git.exclude, report_rel.as_deref());
-    let candidates: Vec<String> = from_green
-        .into_iter()
-        .filter(|p| exclusions.check(p).is_none())
-        .collect();
-    let from_failing = differing(&repo, &failing_tree, &candidates)?;
-    let files = plan(&candidates, &from_failing, |p| {
+    // Exclusions are applied once, by plan().
+    let from_failing = differing(&repo, &failing_tree, &from_green)?;
+    let files = plan(&from_green, &from_failing, |p| {
         exclusions.check(p).is_some()
     })?;
     let clashes = kind_clashes(&workdir, &files);
