@@ -105,8 +105,9 @@ impl CheckpointRecord {
     }
 }
 
-/// Takes a checkpoint of `root`'s working tree, and pushes it once when
-/// `git.push`. Blocking: call it off the async workers. Never fails the run:
+/// Takes a checkpoint of `root`'s working tree; never pushes (the session
+/// pushes it with [`push_record`] under its retry policy and circuit
+/// breaker). Blocking: call it off the async workers. Never fails the run:
 /// problems become `skipped_reason` or `warnings`, and the repository is
 /// left unlocked.
 pub fn checkpoint(
@@ -115,35 +116,12 @@ pub fn checkpoint(
     report_dir: &Path,
     ctx: &CheckpointContext,
 ) -> CheckpointRecord {
-    guarded(root, git, report_dir, ctx, true)
-}
-
-/// As [`checkpoint`], without the push: the caller pushes with
-/// [`push_record`] under its own retry policy and circuit breaker.
-pub fn checkpoint_local(
-    root: &Path,
-    git: &GitConfig,
-    report_dir: &Path,
-    ctx: &CheckpointContext,
-) -> CheckpointRecord {
-    guarded(root, git, report_dir, ctx, false)
-}
-
-fn guarded(
-    root: &Path,
-    git: &GitConfig,
-    report_dir: &Path,
-    ctx: &CheckpointContext,
-    push: bool,
-) -> CheckpointRecord {
     if git.mode == CheckpointMode::Off {
         return CheckpointRecord::skipped(git.mode, OFF);
     }
     // A panic inside git2 or a callback must not take the cycle down; the
     // index lock's guard still runs while unwinding.
-    let taken = catch_unwind(AssertUnwindSafe(|| {
-        take::take(root, git, report_dir, ctx, push)
-    }));
+    let taken = catch_unwind(AssertUnwindSafe(|| take::take(root, git, report_dir, ctx)));
     let mut record = match taken {
         Ok(Ok(record)) => record,
         Ok(Err(e)) => CheckpointRecord::skipped(git.mode, e.to_string()),

@@ -20,14 +20,12 @@ struct Made {
     note: Option<String>,
 }
 
-/// Takes the checkpoint, pushing it once when `push`; an `Err` is a reason
-/// to skip it.
+/// Takes the checkpoint (no push); an `Err` is a reason to skip it.
 pub fn take(
     root: &Path,
     git: &GitConfig,
     report_dir: &Path,
     ctx: &CheckpointContext,
-    push: bool,
 ) -> Result<CheckpointRecord, CheckpointError> {
     let repo = repo::open(root)?;
     let run = repo::run_component(&ctx.run_id)?;
@@ -56,7 +54,7 @@ pub fn take(
     ) {
         warnings.push(e.to_string());
     }
-    let mut record = CheckpointRecord {
+    Ok(CheckpointRecord {
         mode: git.mode,
         ref_name: Some(made.ref_name.clone()),
         commit: Some(made.commit.to_string()),
@@ -66,17 +64,7 @@ pub fn take(
         pushed: None,
         push_error: None,
         note: made.note,
-    };
-    if push && git.push {
-        match push_taken(&repo, git, run, &record) {
-            Ok(()) => record.pushed = Some(true),
-            Err(e) => {
-                record.pushed = Some(false);
-                record.push_error = Some(e.to_string());
-            }
-        }
-    }
-    Ok(record)
+    })
 }
 
 /// Pushes a checkpoint taken earlier in `root`, once.

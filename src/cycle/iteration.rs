@@ -162,7 +162,7 @@ impl Session {
         };
         let (root, report_dir) = (self.cfg.root.clone(), self.cfg.report_dir.clone());
         let mut record = tokio::task::spawn_blocking(move || {
-            checkpoint::checkpoint_local(&root, &git, &report_dir, &ctx)
+            checkpoint::checkpoint(&root, &git, &report_dir, &ctx)
         })
         .await
         .unwrap_or_else(|e| {

@@ -2,7 +2,7 @@
 
 use crate::support::{git, AutoEtl};
 use auto_etl::checkpoint::{
-    checkpoint, mark_outcome, CheckpointContext, CheckpointRecord, PreviousIteration,
+    checkpoint, mark_outcome, push_record, CheckpointContext, CheckpointRecord, PreviousIteration,
 };
 use auto_etl::config::{CheckpointMode, GitConfig};
 use std::fs;
@@ -100,6 +100,20 @@ fn files(root: &Path, commit: &str) -> Vec<String> {
 
 fn take(root: &Path, cfg: &GitConfig, iteration: u32) -> CheckpointRecord {
     checkpoint(root, cfg, &root.join("logs"), &ctx(iteration))
+}
+
+/// A checkpoint pushed the way a run pushes it: taken, then `push_record`.
+fn take_and_push(root: &Path, cfg: &GitConfig, iteration: u32) -> CheckpointRecord {
+    let mut rec = take(root, cfg, iteration);
+    assert_eq!(rec.pushed, None, "a checkpoint pushed by itself: {rec:?}");
+    match push_record(root, cfg, RUN, &rec) {
+        Ok(()) => rec.pushed = Some(true),
+        Err(e) => {
+            rec.pushed = Some(false);
+            rec.push_error = Some(e.to_string());
+        }
+    }
+    rec
 }
 
 fn fsck_clean(root: &Path) {
@@ -448,7 +462,7 @@ fn push_sends_the_run_ref_to_a_bare_remote() {
         push: true,
         ..config(CheckpointMode::Ref)
     };
-    let rec = take(root, &cfg, 1);
+    let rec = take_and_push(root, &cfg, 1);
     assert_eq!(rec.pushed, Some(true), "{rec:?}");
     let refs = remote_refs(&bare);
     let commit = rec.commit.unwrap();
@@ -472,7 +486,7 @@ fn push_in_branch_mode_sends_the_branch() {
         push: true,
         ..config(CheckpointMode::Branch)
     };
-    let rec = take(root, &cfg, 1);
+    let rec = take_and_push(root, &cfg, 1);
     assert_eq!(rec.pushed, Some(true), "{rec:?}");
     assert!(remote_refs(&bare).contains(&format!("{} refs/heads/main", rec.commit.unwrap())));
 }
@@ -510,7 +524,7 @@ fn a_failed_push_is_recorded_not_fatal() {
         remote: "nowhere".into(),
         ..config(CheckpointMode::Ref)
     };
-    let rec = take(root, &cfg, 1);
+    let rec = take_and_push(root, &cfg, 1);
     assert!(rec.commit.is_some());
     assert_eq!(rec.pushed, Some(false));
     assert!(
