@@ -491,21 +491,18 @@ impl Session {
         let attempts = out.attempts;
         let outcome = out.result.unwrap_or_else(|f| f.outcome);
         let validation = validation_of(cmd, &outcome);
-        if attempts > 1 {
-            let failures = failures.into_inner().unwrap_or_default();
-            self.recovery.record(
-                "retry",
-                serde_json::json!({
-                    "operation": "validator",
-                    "command": cmd,
-                    "attempts": attempts,
-                    "reason": failures.first(),
-                    "result": validation.detail,
-                }),
-                started.elapsed().as_millis() as u64,
-                validation.passed,
-            );
-        }
+        let failures = failures.into_inner().unwrap_or_default();
+        self.record_retry(
+            "validator",
+            attempts,
+            serde_json::json!({
+                "command": cmd,
+                "reason": failures.first(),
+                "result": validation.detail,
+            }),
+            started.elapsed().as_millis() as u64,
+            validation.passed,
+        );
         validation
     }
 

@@ -89,19 +89,16 @@ impl Session {
         )
         .await;
         let took = started.elapsed().as_millis() as u64;
-        if out.attempts > 1 {
-            self.recovery.record(
-                "retry",
-                serde_json::json!({
-                    "operation": "git push",
-                    "remote": self.cfg.git.remote,
-                    "attempts": out.attempts,
-                    "error": out.result.as_ref().err().map(|e| e.to_string()),
-                }),
-                took,
-                out.result.is_ok(),
-            );
-        }
+        self.record_retry(
+            "git push",
+            out.attempts,
+            serde_json::json!({
+                "remote": self.cfg.git.remote,
+                "error": out.result.as_ref().err().map(|e| e.to_string()),
+            }),
+            took,
+            out.result.is_ok(),
+        );
         match out.result {
             Ok(()) => {
                 self.push_breaker.on_success();
@@ -128,6 +125,26 @@ impl Session {
                 record.push_error = Some(e.to_string());
             }
         }
+    }
+
+    /// Records a `retry` action for `operation` when it took more than one
+    /// attempt: `{operation, attempts}` plus `details` (an object).
+    pub(crate) fn record_retry(
+        &mut self,
+        operation: &str,
+        attempts: u32,
+        details: serde_json::Value,
+        took_ms: u64,
+        success: bool,
+    ) {
+        if attempts <= 1 {
+            return;
+        }
+        let mut config = serde_json::json!({"operation": operation, "attempts": attempts});
+        if let (Some(c), serde_json::Value::Object(d)) = (config.as_object_mut(), details) {
+            c.extend(d);
+        }
+        self.recovery.record("retry", config, took_ms, success);
     }
 
     /// Records that one of the agent's own components was restarted.
