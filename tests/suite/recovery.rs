@@ -2,7 +2,7 @@
 //! report, in git and on disk: rollback to the last green checkpoint, pushes
 //! that fail, validators that hang.
 
-use crate::support::pipeline::Pipeline;
+use crate::support::pipeline::{Pipeline, FAST};
 use crate::support::{git, AutoEtl};
 use std::path::Path;
 
@@ -48,6 +48,17 @@ fn actions<'a>(report: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json:
         .iter()
         .filter(|a| a["action_type"] == kind)
         .collect()
+}
+
+/// The reason of the run's one rollback, which must have been refused.
+fn refused_rollback(report: &serde_json::Value) -> String {
+    let rollback = actions(report, "rollback");
+    assert_eq!(rollback.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(rollback[0]["success"], false, "{}", rollback[0]);
+    rollback[0]["config"]["reason"]
+        .as_str()
+        .expect("a refused rollback says why")
+        .to_string()
 }
 
 #[test]
@@ -120,10 +131,7 @@ fn without_a_last_green_or_checkpoints_rollback_touches_nothing() {
     let red = AutoEtl::new(dir).args(["--no-cleanup", "--rollback"]).run();
     assert_eq!(red.code, 1, "{}", red.stderr);
     let report = pipe.report();
-    let rollback = actions(&report, "rollback");
-    assert_eq!(rollback.len(), 1, "{}", report["recovery_actions"]);
-    assert_eq!(rollback[0]["success"], false);
-    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    let reason = refused_rollback(&report);
     assert!(reason.contains("no green checkpoint"), "{reason}");
     assert!(
         red.stdout
@@ -144,9 +152,7 @@ fn without_a_last_green_or_checkpoints_rollback_touches_nothing() {
         .run();
     assert_eq!(off.code, 1, "{}", off.stderr);
     let report = pipe.reports().pop().unwrap();
-    let rollback = actions(&report, "rollback");
-    assert_eq!(rollback[0]["success"], false);
-    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    let reason = refused_rollback(&report);
     assert!(reason.contains("checkpoints are off"), "{reason}");
     assert_eq!(read(dir, "etl.conf"), "mode = broken\n");
 }
@@ -161,9 +167,7 @@ fn rollback_refuses_to_overwrite_changes_no_checkpoint_holds() {
     let red = AutoEtl::new(dir).args(["--no-cleanup", "--rollback"]).run();
     assert_eq!(red.code, 1, "{}", red.stderr);
     let report = pipe.report();
-    let rollback = actions(&report, "rollback");
-    assert_eq!(rollback[0]["success"], false, "{}", rollback[0]);
-    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    let reason = refused_rollback(&report);
     assert!(
         reason.contains("etl.conf") && reason.contains("after the failing checkpoint"),
         "{reason}"
@@ -189,10 +193,7 @@ fn rollback_does_not_replace_a_directory_holding_ignored_files_with_a_green_file
     let red = AutoEtl::new(dir).args(["--no-cleanup", "--rollback"]).run();
     assert_eq!(red.code, 1, "{}", red.stderr);
     let report = pipe.reports().pop().unwrap();
-    let rollback = actions(&report, "rollback");
-    assert_eq!(rollback.len(), 1, "{}", report["recovery_actions"]);
-    assert_eq!(rollback[0]["success"], false, "{}", rollback[0]);
-    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    let reason = refused_rollback(&report);
     assert!(
         reason.contains("foo") && reason.contains("nothing rolled back"),
         "{reason}"
@@ -220,10 +221,7 @@ fn rollback_does_not_bring_another_branchs_last_green_into_this_branch() {
     let red = AutoEtl::new(dir).args(["--no-cleanup", "--rollback"]).run();
     assert_eq!(red.code, 1, "{}", red.stderr);
     let report = pipe.reports().pop().unwrap();
-    let rollback = actions(&report, "rollback");
-    assert_eq!(rollback.len(), 1, "{}", report["recovery_actions"]);
-    assert_eq!(rollback[0]["success"], false, "{}", rollback[0]);
-    let reason = rollback[0]["config"]["reason"].as_str().unwrap();
+    let reason = refused_rollback(&report);
     assert!(
         reason.contains("not HEAD or an ancestor of HEAD") && reason.contains("another branch"),
         "{reason}"
@@ -428,25 +426,8 @@ fn a_remote_that_disappears_mid_run_is_not_retried_and_stops_the_pushes() {
 
 fn validator_pipeline(validator: &str, iterations: u32) -> Pipeline {
     Pipeline::new(&format!(
-        r#"
-[orchestrator]
-command = "echo loaded"
-
-[cycle]
-max_iterations = {iterations}
-[cycle.backoff]
-initial = "100ms"
-max = "200ms"
-jitter = "none"
-
-[git]
-checkpoint = "off"
-
-[verify]
-success_patterns = []
-validator = "{validator}"
-validator_timeout = "1s"
-"#
+        "[orchestrator]\ncommand = \"echo loaded\"\n[cycle]\nmax_iterations = {iterations}\n{FAST}\
+         validator = \"{validator}\"\nvalidator_timeout = \"1s\"\n"
     ))
 }
 
