@@ -4,6 +4,25 @@ use crate::support::pipeline::{Pipeline, FAST};
 use crate::support::AutoEtl;
 use std::time::Duration;
 
+/// Starts a stand-in Docker engine (a Python `script` serving `sock`) while
+/// the `agent` runs, waits for the run to end red, and returns its report.
+fn finish_with_engine(
+    mut agent: std::process::Child,
+    script: &str,
+    sock: &std::path::Path,
+    pipe: &Pipeline,
+) -> serde_json::Value {
+    let mut engine = std::process::Command::new("python3")
+        .args(["-c", script, sock.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let status = agent.wait().unwrap();
+    let _ = engine.kill();
+    let _ = engine.wait();
+    assert_eq!(status.code(), Some(1));
+    pipe.report()
+}
+
 fn has_action(report: &serde_json::Value, kind: &str) -> bool {
     report["recovery_actions"]
         .as_array()
@@ -51,7 +70,7 @@ fn a_docker_socket_that_comes_back_mid_run_closes_the_breaker() {
         "[orchestrator]\ncommand = \"sleep 1.5; exit 1\"\n[cycle]\nmax_iterations = 11\n{FAST}"
     ));
     let sock = pipe.path().join("docker.sock");
-    let mut agent = AutoEtl::new(pipe.path())
+    let agent = AutoEtl::new(pipe.path())
         .env("DOCKER_HOST", format!("unix://{}", sock.display()))
         .command()
         .stdout(std::process::Stdio::null())
@@ -61,15 +80,7 @@ fn a_docker_socket_that_comes_back_mid_run_closes_the_breaker() {
     // Two outages open the breaker (for 10 s); then the daemon "comes back"
     // and a half-open trial after those 10 s must close it again.
     std::thread::sleep(Duration::from_secs(4));
-    let mut proxy = std::process::Command::new("python3")
-        .args(["-c", PROXY, sock.to_str().unwrap()])
-        .spawn()
-        .unwrap();
-    let status = agent.wait().unwrap();
-    let _ = proxy.kill();
-    let _ = proxy.wait();
-    assert_eq!(status.code(), Some(1));
-    let report = pipe.report();
+    let report = finish_with_engine(agent, PROXY, &sock, &pipe);
     let reasons: Vec<String> = report["cycles"]
         .as_array()
         .unwrap()
@@ -174,7 +185,7 @@ fn a_docker_client_that_fails_to_connect_after_an_outage_is_not_a_restart() {
         "if [ ! -e once ]; then touch once; while [ ! -S docker.sock ]; do sleep 0.1; done; fi\nexit 1\n",
     );
     let sock = pipe.path().join("docker.sock");
-    let mut agent = AutoEtl::new(pipe.path())
+    let agent = AutoEtl::new(pipe.path())
         .env("DOCKER_HOST", format!("unix://{}", sock.display()))
         .command()
         .stdout(std::process::Stdio::null())
@@ -186,15 +197,7 @@ fn a_docker_client_that_fails_to_connect_after_an_outage_is_not_a_restart() {
         assert!(std::time::Instant::now() < deadline, "the step never ran");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut engine = std::process::Command::new("python3")
-        .args(["-c", ERRORING_ENGINE, sock.to_str().unwrap()])
-        .spawn()
-        .unwrap();
-    let status = agent.wait().unwrap();
-    let _ = engine.kill();
-    let _ = engine.wait();
-    assert_eq!(status.code(), Some(1));
-    let report = pipe.report();
+    let report = finish_with_engine(agent, ERRORING_ENGINE, &sock, &pipe);
     let cleanups: Vec<String> = report["cycles"]
         .as_array()
         .unwrap()
