@@ -147,6 +147,10 @@ pub struct PhaseArgs {
     /// Skip the cleanup phase.
     #[arg(long, env = "AUTO_ETL_NO_CLEANUP")]
     pub no_cleanup: bool,
+    /// Let `[cleanup] paths` delete files even when no git checkpoint can
+    /// bring them back (no repository, checkpoints off, a failed checkpoint).
+    #[arg(long, env = "AUTO_ETL_ALLOW_UNCHECKED_CLEANUP")]
+    pub allow_unchecked_cleanup: bool,
     /// First cleanup level.
     #[arg(long, value_enum, env = "AUTO_ETL_LEVEL")]
     pub level: Option<LevelArg>,

@@ -156,6 +156,8 @@ pub struct RunOptions {
     pub verbose: u8,
     pub dry_run: bool,
     pub no_cleanup: bool,
+    /// `--allow-unchecked-cleanup`: file cleanup without a checkpoint.
+    pub allow_unchecked_cleanup: bool,
     pub format: OutputFormat,
     pub log_format: OutputFormat,
     /// A progress display owns the terminal (set by the caller, not the file).
@@ -382,6 +384,7 @@ pub fn resolve(
         verbose: args.common.verbose,
         dry_run: args.phases.dry_run,
         no_cleanup: args.phases.no_cleanup,
+        allow_unchecked_cleanup: args.phases.allow_unchecked_cleanup,
         format: args.output.format.unwrap_or(OutputFormat::Text),
         log_format: args.output.log_format.unwrap_or(OutputFormat::Text),
         progress: false,

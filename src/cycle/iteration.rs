@@ -46,7 +46,8 @@ impl Session {
             iteration: it,
             phase: Phase::Cleanup { level },
         });
-        let cleanup = self.cleanup(plan).await;
+        let checkpointed = checkpoint.commit.is_some();
+        let cleanup = self.cleanup(plan, checkpointed).await;
         let stamp = chrono::Local::now().format("%Y%m%d_%H%M%S");
         let log_file = self.cfg.report_dir.join(format!(
             "orchestrator_iteration_{}_{stamp}.log",
@@ -181,7 +182,32 @@ impl Session {
         record
     }
 
-    async fn cleanup(&mut self, plan: &Plan) -> CleanupRecord {
+    /// The `[cleanup] paths` half, off the async threads (a big tree takes
+    /// a while) and stopped by a signal between any two entries.
+    async fn file_cleanup(&self) -> crate::cleanup::FileCleanup {
+        let root = self.cfg.root.clone();
+        let patterns = self.cfg.cleanup_paths.clone();
+        // The lock and the journal live in the report directory.
+        let protect = [self.cfg.report_dir.clone(), root.join(".git")];
+        let cancel = self.cancel.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let cancelled = move || cancel.borrow().is_some();
+            crate::cleanup::remove_generated(&crate::cleanup::PathCleanup {
+                root: &root,
+                patterns: &patterns,
+                protect: &protect,
+                dry_run: false,
+                cancelled: &cancelled,
+                limits: crate::cleanup::Limits::default(),
+            })
+        });
+        task.await.unwrap_or_else(|e| crate::cleanup::FileCleanup {
+            removed: Vec::new(),
+            warnings: vec![format!("file cleanup task failed: {e}")],
+        })
+    }
+
+    async fn cleanup(&mut self, plan: &Plan, checkpointed: bool) -> CleanupRecord {
         let started = Instant::now();
         let level = plan.cleanup_level;
         let mut record = CleanupRecord {
@@ -192,16 +218,18 @@ impl Session {
             record.skipped_reason = Some("cleanup disabled by --no-cleanup".into());
             return record;
         }
-        if level.removes_files() {
-            let protect = [self.cfg.report_dir.clone(), self.cfg.root.join(".git")];
-            let files = crate::cleanup::remove_generated(
-                &self.cfg.root,
-                &self.cfg.cleanup_paths,
-                &protect,
-                false,
-            );
-            record.files = files.removed.len() as u32;
-            record.warnings.extend(files.warnings);
+        if level.removes_files() && !self.cfg.cleanup_paths.is_empty() {
+            if checkpointed || self.cfg.options.allow_unchecked_cleanup {
+                let files = self.file_cleanup().await;
+                record.files = files.removed.len() as u32;
+                record.warnings.extend(files.warnings);
+            } else {
+                record.warnings.push(
+                    "file cleanup skipped: no checkpoint was taken this iteration \
+                     (--allow-unchecked-cleanup deletes anyway)"
+                        .into(),
+                );
+            }
         }
         let opts = CleanupOptions {
             dry_run: false,

@@ -118,6 +118,10 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
     if cfg.options.dry_run {
         return dry_run(cfg).await;
     }
+    if let Some(refused) = unchecked_cleanup(&cfg) {
+        eprintln!("auto-etl: {refused}");
+        return exit::USAGE;
+    }
     if let Err(e) = std::fs::create_dir_all(&cfg.report_dir) {
         eprintln!(
             "auto-etl: cannot create the report directory {}: {e}",
@@ -234,6 +238,19 @@ async fn dry_run(mut cfg: Config) -> u8 {
     } else {
         exit::USAGE
     }
+}
+
+/// Why `[cleanup] paths` may not run: no checkpoint could bring back what
+/// they delete (see `cleanup::unchecked_refusal`).
+fn unchecked_cleanup(cfg: &Config) -> Option<String> {
+    let in_work_tree = matches!(crate::cleanup::Tracked::from_git(&cfg.root), Ok(Some(_)));
+    crate::cleanup::unchecked_refusal(
+        &cfg.root,
+        !cfg.cleanup_paths.is_empty() && !cfg.options.no_cleanup,
+        in_work_tree,
+        cfg.git.mode != config::CheckpointMode::Off,
+        cfg.options.allow_unchecked_cleanup,
+    )
 }
 
 fn health_config(cfg: &Config, safe_mode: bool) -> HealthConfig {
