@@ -35,17 +35,20 @@ impl Scope {
             && self.labels.iter().all(|(k, v)| labels.get(k) == Some(v))
     }
 
-    /// Whether `name` carries the project's prefix the way compose names
-    /// what it creates: `<project>_x` (compose v1) or `<project>-x` (v2).
+    /// Whether a container's own `name` carries the prefix compose v1 gave
+    /// its containers, `<project>_x`. Only `_`: compose v2 names containers
+    /// `<project>-x` but always labels them, so an unlabelled `<project>-x`
+    /// is somebody else's.
     pub fn has_prefix(&self, name: &str) -> bool {
         let name = name.trim_start_matches('/');
         name.strip_prefix(self.project.as_str())
-            .is_some_and(|rest| rest.len() > 1 && (rest.starts_with('_') || rest.starts_with('-')))
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|rest| !rest.is_empty())
     }
 
-    /// Name-based matches (unlabelled leftovers, images named after the
-    /// project) only widen a scope that is the whole project: with extra
-    /// label filters a name cannot tell which part of the project it is in.
+    /// Name-based matches (unlabelled leftover containers) only widen a
+    /// scope that is the whole project: with extra label filters a name
+    /// cannot tell which part of the project it is in.
     fn by_name(&self) -> bool {
         self.labels.is_empty()
     }
@@ -60,11 +63,28 @@ fn short(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
-fn container_name(c: &ContainerSummary) -> String {
+/// A container's own name. The engine's list also holds one entry per
+/// legacy `--link` that reaches it (`/<linking container>/<alias>`); those
+/// are other containers' names for it, never its own.
+pub fn own_name(c: &ContainerSummary) -> Option<&str> {
     c.names
-        .as_ref()
-        .and_then(|n| n.first())
-        .map(|n| n.trim_start_matches('/').to_string())
+        .iter()
+        .flatten()
+        .map(|n| n.trim_start_matches('/'))
+        .find(|n| !n.is_empty() && !n.contains('/'))
+}
+
+/// Whether a container carries any compose label (`com.docker.compose.*`).
+fn has_compose_label(c: &ContainerSummary) -> bool {
+    c.labels
+        .iter()
+        .flatten()
+        .any(|(k, _)| k.starts_with("com.docker.compose."))
+}
+
+fn container_name(c: &ContainerSummary) -> String {
+    own_name(c)
+        .map(str::to_string)
         .unwrap_or_else(|| short(c.id.as_deref().unwrap_or_default()))
 }
 
@@ -77,7 +97,7 @@ fn container_resource(c: &ContainerSummary) -> Option<Resource> {
 }
 
 /// The containers to remove: those in the scope, and at deep also the ones
-/// named with the project's prefix that lost every compose label.
+/// whose own name is `<project>_*` and that carry no compose label at all.
 pub fn select_containers(
     scope: &Scope,
     level: CleanupLevel,
@@ -92,12 +112,8 @@ pub fn select_containers(
     let orphans = all.iter().filter(|c| {
         level == CleanupLevel::Deep
             && scope.by_name()
-            && !c
-                .labels
-                .as_ref()
-                .unwrap_or(&empty)
-                .contains_key(PROJECT_LABEL)
-            && c.names.iter().flatten().any(|n| scope.has_prefix(n))
+            && !has_compose_label(c)
+            && own_name(c).is_some_and(|n| scope.has_prefix(n))
     });
     in_scope
         .chain(orphans)
@@ -163,9 +179,9 @@ pub fn select_volumes(scope: &Scope, volumes: &[Volume], keep_named: bool) -> Ve
 }
 
 /// The project's images, one resource per reference to remove: every tag of
-/// an image labelled for the scope (its id when it has none), and the tags
-/// named `<project>_*`/`<project>-*` (only that tag: the image may have other
-/// names that are not the project's).
+/// an image labelled for the scope (its id when it has none). By label only,
+/// never by name: an image tagged `<project>_x` may be labelled for another
+/// project, or be nobody's (compose v2 labels the images it builds).
 pub fn select_images(scope: &Scope, images: &[ImageSummary]) -> Vec<Resource> {
     let mut out = Vec::new();
     for image in images {
@@ -174,23 +190,17 @@ pub fn select_images(scope: &Scope, images: &[ImageSummary]) -> Vec<Resource> {
             .iter()
             .filter(|t| t.as_str() != "<none>:<none>")
             .collect();
-        let chosen: Vec<&String> = if scope.matches(&image.labels) {
-            tags
-        } else if scope.by_name() {
-            tags.into_iter()
-                .filter(|t| scope.has_prefix(repository(t)))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if chosen.is_empty() && scope.matches(&image.labels) {
+        if !scope.matches(&image.labels) {
+            continue;
+        }
+        if tags.is_empty() {
             out.push(Resource {
                 kind: "image".into(),
                 name: UNTAGGED.into(),
                 id: image.id.clone(),
             });
         }
-        out.extend(chosen.into_iter().map(|t| Resource {
+        out.extend(tags.into_iter().map(|t| Resource {
             kind: "image".into(),
             name: t.clone(),
             id: image.id.clone(),
@@ -201,15 +211,6 @@ pub fn select_images(scope: &Scope, images: &[ImageSummary]) -> Vec<Resource> {
 
 /// The name of an image with no tag left; it is removed by id.
 pub const UNTAGGED: &str = "<none>";
-
-/// The repository part of a `repo[:tag]` reference (a registry port's colon
-/// is not a tag's).
-fn repository(reference: &str) -> &str {
-    match reference.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => reference,
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -245,10 +246,18 @@ mod tests {
     #[test]
     fn prefix_is_the_project_then_a_separator() {
         let s = scope(&[]);
-        for yes in ["etl_db_1", "etl-db-1", "/etl_web"] {
+        for yes in ["etl_db_1", "/etl_web"] {
             assert!(s.has_prefix(yes), "{yes}");
         }
-        for no in ["etl", "etl_", "etlx_db", "other_etl_db", "xetl-db"] {
+        // `<project>-*` is compose v2's spelling, and v2 always labels.
+        for no in [
+            "etl",
+            "etl_",
+            "etlx_db",
+            "other_etl_db",
+            "xetl-db",
+            "etl-db-1",
+        ] {
             assert!(!s.has_prefix(no), "{no}");
         }
     }
@@ -297,6 +306,27 @@ mod tests {
         // A narrowed scope never reaches for names.
         let narrow = scope(&[("tier", "a")]);
         assert!(select_containers(&narrow, CleanupLevel::Deep, &[mine], &all).is_empty());
+    }
+
+    #[test]
+    fn orphans_are_matched_on_their_own_name_only() {
+        // Issue 14, reproduction 4: a container reached through a legacy
+        // `--link` lists `/<project>_web2/x` among its names, and went
+        // (shown under the alias); `<project>-*` went too.
+        let s = scope(&[]);
+        let mut linked = container("5", "db", &[]);
+        linked.names = Some(vec!["/etl_web2/x".into(), "/db".into()]);
+        let dashed = container("6", "etl-tools", &[]);
+        let service_only = container("7", "etl_w_1", &[(SERVICE_LABEL, "w")]);
+        let mut orphan = container("8", "etl_old_1", &[]);
+        orphan.names = Some(vec!["/other_app/etl".into(), "/etl_old_1".into()]);
+        let all = [linked, dashed, service_only, orphan];
+        let chosen = select_containers(&s, CleanupLevel::Deep, &[], &all);
+        let got: Vec<(&str, &str)> = chosen
+            .iter()
+            .map(|r| (r.id.as_str(), r.name.as_str()))
+            .collect();
+        assert_eq!(got, [("8", "etl_old_1")]);
     }
 
     #[test]
@@ -354,7 +384,9 @@ mod tests {
     }
 
     #[test]
-    fn images_by_label_or_by_compose_name() {
+    fn images_by_label_only() {
+        // Issue 14, reproduction 3: an image tagged `<project>_x` but
+        // labelled for another project was removed by its name.
         let image = |id: &str, tags: &[&str], l: &[(&str, &str)]| ImageSummary {
             id: id.into(),
             repo_tags: tags.iter().map(|t| t.to_string()).collect(),
@@ -363,50 +395,24 @@ mod tests {
         };
         let images = [
             image("sha256:1", &["etl_app:latest"], &[]),
-            image("sha256:2", &["base:1", "etl-web:latest"], &[]),
+            image("sha256:2", &["etl_x:1"], &[(PROJECT_LABEL, "other")]),
             image(
                 "sha256:3",
                 &["built:1", "built:2"],
                 &[(PROJECT_LABEL, "etl")],
             ),
             image("sha256:4", &[], &[(PROJECT_LABEL, "etl")]),
-            image(
-                "sha256:5",
-                &["other_app:latest", "registry:5000/etl:1"],
-                &[],
-            ),
+            image("sha256:5", &["etl-web:latest"], &[]),
         ];
         let names: Vec<String> = select_images(&scope(&[]), &images)
             .into_iter()
             .map(|r| r.name)
             .collect();
-        assert_eq!(
-            names,
-            [
-                "etl_app:latest",
-                "etl-web:latest",
-                "built:1",
-                "built:2",
-                UNTAGGED
-            ]
-        );
+        assert_eq!(names, ["built:1", "built:2", UNTAGGED]);
         let narrow: Vec<String> = select_images(&scope(&[("tier", "a")]), &images)
             .into_iter()
             .map(|r| r.name)
             .collect();
         assert!(narrow.is_empty(), "{narrow:?}");
-    }
-
-    #[test]
-    fn repository_of_a_reference() {
-        assert_eq!(repository("etl_app:latest"), "etl_app");
-        assert_eq!(
-            repository("localhost:5000/etl_app"),
-            "localhost:5000/etl_app"
-        );
-        assert_eq!(
-            repository("localhost:5000/etl_app:1"),
-            "localhost:5000/etl_app"
-        );
     }
 }
