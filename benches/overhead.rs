@@ -70,6 +70,7 @@ fn bench(c: &mut Criterion) {
         service_wait: Duration::from_secs(10),
         cleanup_level: CleanupLevel::Standard,
         recreate_schema: false,
+        keep_named_volumes: false,
     };
     c.bench_function("judge + decide + serialise one iteration", |b| {
         b.iter(|| {

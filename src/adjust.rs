@@ -24,6 +24,10 @@ pub struct Plan {
     pub service_wait: Duration,
     pub cleanup_level: CleanupLevel,
     pub recreate_schema: bool,
+    /// Cleanup keeps named volumes (a risk mitigation). Set once from the
+    /// risk assessment; no adjustment clears it, so an escalation to deep
+    /// still keeps them.
+    pub keep_named_volumes: bool,
 }
 
 impl Plan {

@@ -9,6 +9,7 @@ fn plan() -> Plan {
         service_wait: Duration::from_secs(10),
         cleanup_level: CleanupLevel::Standard,
         recreate_schema: false,
+        keep_named_volumes: false,
     }
 }
 
@@ -260,4 +261,32 @@ fn memory_pressure_is_named_in_the_out_of_memory_adjustment() {
     };
     let d = decide(&plan(), &facts, &[]);
     assert!(d.adjustments[0].contains("memory at 93 % during step load"));
+}
+
+#[test]
+fn escalations_to_deep_keep_named_volumes_kept() {
+    // Issue 14, reproduction 6: an escalation to deep dropped the promise.
+    let kept = Plan {
+        keep_named_volumes: true,
+        ..plan()
+    };
+    for class in [
+        FailureClass::PortInUse,
+        FailureClass::AlreadyExists,
+        FailureClass::DiskFull,
+    ] {
+        let mut next = kept.clone();
+        for _ in 0..2 {
+            let facts = Facts {
+                matches: &[hit(class.clone(), 1)],
+                ..Facts::default()
+            };
+            next = decide(&next, &facts, &[]).next;
+        }
+        assert_eq!(next.cleanup_level, CleanupLevel::Deep, "{class}");
+        assert!(next.keep_named_volumes, "{class}");
+    }
+    let mut disk = kept.clone();
+    on_critical_disk(&mut disk);
+    assert!(disk.cleanup_level == CleanupLevel::Deep && disk.keep_named_volumes);
 }

@@ -233,7 +233,7 @@ impl Session {
         }
         let opts = CleanupOptions {
             dry_run: false,
-            keep_named_volumes: self.safe_mode,
+            keep_named_volumes: plan.keep_named_volumes,
         };
         match self.docker_cleanup(level, opts).await {
             Ok(d) => {

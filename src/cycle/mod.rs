@@ -33,7 +33,6 @@ pub struct Session {
     pub(crate) run_id: String,
     pub(crate) cancel: watch::Receiver<Option<i32>>,
     pub(crate) docker: Option<Cleaner>,
-    pub(crate) safe_mode: bool,
     pub(crate) recovery: RecoveryLog,
     /// Counts Docker outages; while open, cleanup skips Docker at once.
     pub(crate) docker_breaker: CircuitBreaker,
@@ -197,7 +196,6 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
         run_id,
         cancel,
         docker: None,
-        safe_mode: start.risk.safe_mode,
         recovery,
         docker_breaker: CircuitBreaker::new(
             "docker",
@@ -320,6 +318,12 @@ impl Session {
             service_wait: self.cfg.cycle.service_wait,
             cleanup_level: self.cfg.docker.level,
             recreate_schema: false,
+            keep_named_volumes: crate::risk::applied(
+                &self.cfg.steps,
+                self.risk.safe_mode,
+                &self.risk.risk_level,
+            )
+            .has(crate::risk::Action::KeepNamedVolumes),
         }
     }
 

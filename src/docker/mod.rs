@@ -50,7 +50,8 @@ pub struct Resource {
 pub struct CleanupOptions {
     /// List only.
     pub dry_run: bool,
-    /// Safe mode: keep named volumes unless the level is deep.
+    /// Keep named volumes at every level (safe mode, data-sensitive steps):
+    /// only anonymous volumes go.
     pub keep_named_volumes: bool,
 }
 
@@ -297,8 +298,7 @@ impl Cleaner {
                 .map_err(|e| to_docker_error(&e))?
                 .volumes
                 .unwrap_or_default();
-            let keep_named = opts.keep_named_volumes && !deep;
-            for v in scope::select_volumes(&self.scope, &volumes, keep_named) {
+            for v in scope::select_volumes(&self.scope, &volumes, opts.keep_named_volumes) {
                 if !plan.volumes.iter().any(|p| p.name == v.name) {
                     plan.volumes.push(v);
                 }

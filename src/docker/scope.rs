@@ -167,8 +167,8 @@ pub fn select_networks(scope: &Scope, networks: &[Network]) -> Vec<Resource> {
         .collect()
 }
 
-/// The scope's volumes; with `keep_named` (safe mode below deep) only the
-/// anonymous ones.
+/// The scope's volumes; with `keep_named` (safe mode, data-sensitive steps,
+/// at every level) only the anonymous ones.
 pub fn select_volumes(scope: &Scope, volumes: &[Volume], keep_named: bool) -> Vec<Resource> {
     volumes
         .iter()

@@ -12,9 +12,14 @@
 //! - session score: the mean of the steps';
 //! - levels: low < 30 <= medium < 60 <= high < 80 <= critical;
 //! - at high or critical the session runs in safe mode (no push, named
-//!   volumes kept, health sampled twice as often) and pre-flight must pass.
+//!   volumes kept, health sampled twice as often) and pre-flight must pass;
+//! - a data-sensitive step keeps named volumes at any level.
+//!
+//! `mitigations` lists what the run applies (`applied: ...`, typed in
+//! `mitigation::Action`) apart from what it only advises (`recommended: ...`).
 
 mod history;
+pub mod mitigation;
 mod preflight;
 
 pub use history::{History, StepHistory};
@@ -33,11 +38,7 @@ pub const HIGH_FROM: f64 = 60.0;
 /// Score from which a step or session is critical (safe mode).
 pub const CRITICAL_FROM: f64 = 80.0;
 
-/// The safe-mode mitigation, as the report lists it.
-pub const SAFE_MODE: &str = "safe mode: no push, named volumes kept, health sampled twice as often";
-/// The pre-flight requirement of safe mode.
-pub const PREFLIGHT_REQUIRED: &str =
-    "pre-flight: every blocking check must pass before the first iteration";
+pub use mitigation::{Action, Applied};
 
 /// Risk of one step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -85,19 +86,20 @@ enum Factor {
 }
 
 impl Factor {
-    fn mitigation(self, steps: &str) -> String {
+    /// Advice for the user: nothing here is done by the run itself.
+    fn recommendation(self, steps: &str) -> String {
         match self {
             Factor::HighComplexity => format!(
-                "high complexity ({steps}): keep the iteration logs and run with --debug; timeouts grow on timeout failures"
+                "recommended: high complexity ({steps}): keep the iteration logs and run with --debug"
             ),
             Factor::External => format!(
-                "external dependencies ({steps}): wait for services before the run (wait_for targets, service wait)"
+                "recommended: external dependencies ({steps}): declare the services as wait_for targets"
             ),
             Factor::DataSensitive => format!(
-                "data sensitive ({steps}): keep named volumes and checkpoint before each iteration"
+                "recommended: data sensitive ({steps}): keep checkpoints on (--checkpoint ref)"
             ),
             Factor::PoorHistory => format!(
-                "history ({steps}): failed often in earlier runs; review their last reports and logs first"
+                "recommended: history ({steps}): failed often in earlier runs; review their last reports and logs first"
             ),
         }
     }
@@ -181,21 +183,20 @@ pub fn assess(steps: &[Step], history: &History) -> RiskAssessment {
     let risk_level = level(score);
     let safe_mode = matches!(risk_level, "high" | "critical");
 
-    // One mitigation per factor, naming the steps it applies to.
+    // What the run applies first, then one recommendation per factor,
+    // naming the steps it is about.
+    let mut mitigations = applied(steps, safe_mode, risk_level).lines();
     let mut by_factor: std::collections::BTreeMap<Factor, Vec<&str>> = Default::default();
     for (risk, keys) in &scored {
         for k in keys {
             by_factor.entry(*k).or_default().push(&risk.step);
         }
     }
-    let mut mitigations: Vec<String> = by_factor
-        .into_iter()
-        .map(|(f, names)| f.mitigation(&names.join(", ")))
-        .collect();
-    if safe_mode {
-        mitigations.push(SAFE_MODE.into());
-        mitigations.push(PREFLIGHT_REQUIRED.into());
-    }
+    mitigations.extend(
+        by_factor
+            .into_iter()
+            .map(|(f, names)| f.recommendation(&names.join(", "))),
+    );
     RiskAssessment {
         risk_score: score,
         risk_level: risk_level.into(),
@@ -204,6 +205,16 @@ pub fn assess(steps: &[Step], history: &History) -> RiskAssessment {
         safe_mode,
         preflight_required: safe_mode,
     }
+}
+
+/// The actions a session with `steps` applies at `risk_level`.
+pub fn applied(steps: &[Step], safe_mode: bool, risk_level: &str) -> Applied {
+    let sensitive: Vec<&str> = steps
+        .iter()
+        .filter(|s| s.data_sensitive)
+        .map(|s| s.name.as_str())
+        .collect();
+    mitigation::applied(safe_mode, risk_level, &sensitive)
 }
 
 #[cfg(test)]

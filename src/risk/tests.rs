@@ -176,7 +176,7 @@ fn session_is_the_mean_and_low_risk_has_no_safe_mode() {
     assert!(!a.safe_mode && !a.preflight_required);
     assert_eq!(
         a.mitigations,
-        vec!["external dependencies (extract): wait for services before the run (wait_for targets, service wait)"]
+        vec!["recommended: external dependencies (extract): declare the services as wait_for targets"]
     );
 }
 
@@ -193,13 +193,25 @@ fn high_risk_turns_safe_mode_on_with_mitigations_per_factor() {
     let m = a.mitigations.join("\n");
     assert!(m.contains("high complexity (extract, load, decide)"), "{m}");
     assert!(m.contains("external dependencies (extract, load)"), "{m}");
+    assert!(m.contains("history (decide)"), "{m}");
+    // What is applied comes first and says so; the rest is advice.
     assert!(
-        m.contains("data sensitive (load): keep named volumes"),
+        a.mitigations[0].starts_with("applied: named volumes kept")
+            && a.mitigations[0].contains("safe mode, risk critical; data sensitive: load"),
         "{m}"
     );
-    assert!(m.contains("history (decide)"), "{m}");
-    assert_eq!(a.mitigations[a.mitigations.len() - 2], SAFE_MODE);
-    assert_eq!(a.mitigations.last().unwrap(), PREFLIGHT_REQUIRED);
+    assert_eq!(
+        a.mitigations
+            .iter()
+            .filter(|l| l.starts_with("applied: "))
+            .count(),
+        4,
+        "{m}"
+    );
+    assert!(a
+        .mitigations
+        .iter()
+        .all(|l| l.starts_with("applied: ") || l.starts_with("recommended: ")));
 }
 
 #[test]

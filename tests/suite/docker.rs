@@ -131,7 +131,7 @@ async fn deep_removes_project_images_anonymous_volumes_and_unlabelled_prefixed_c
     containers.sort();
     assert_eq!(containers, [c.clone(), orphan.clone()]);
     assert_eq!(names(&out, "volume"), anon);
-    assert_eq!(names(&out, "image"), [labelled.clone()]);
+    assert_eq!(names(&out, "image"), std::slice::from_ref(&labelled));
     assert!(!exists(Kind::Container, &orphan));
     assert!(!exists(Kind::Volume, &anon[0]));
     assert!(exists(Kind::Image, &built));
