@@ -7,7 +7,7 @@ use crate::adjust::Plan;
 use crate::checkpoint::{self, CheckpointContext, CheckpointRecord, PreviousIteration};
 use crate::classify::{ScanReport, Scanner};
 use crate::config::CheckpointMode;
-use crate::docker::{CleanupOptions, DockerError};
+use crate::docker::{CleanupOptions, DockerCleanup, DockerError, Unfinished};
 use crate::orchestrator::{IterationRunner, StepOutcome, StepRun, StepStatus};
 use crate::readiness::{self, Target};
 use crate::recovery::{retry_if, with_timeout, RetryPolicy};
@@ -235,16 +235,18 @@ impl Session {
             dry_run: false,
             keep_named_volumes: plan.keep_named_volumes,
         };
-        match self.docker_cleanup(level, opts).await {
-            Ok(d) => {
-                record.containers = d.containers;
-                record.networks = d.networks;
-                record.volumes = d.volumes;
-                record.images = d.images;
-                record.warnings.extend(d.errors);
+        let docker = match self.docker_cleanup(level, opts).await {
+            Ok(d) => d,
+            Err((reason, done)) => {
+                record.skipped_reason = Some(reason);
+                done
             }
-            Err(reason) => record.skipped_reason = Some(reason),
-        }
+        };
+        record.containers = docker.containers;
+        record.networks = docker.networks;
+        record.volumes = docker.volumes;
+        record.images = docker.images;
+        record.warnings.extend(docker.errors);
         record.duration_ms = started.elapsed().as_millis() as u64;
         tracing::info!(
             "iteration {}: cleanup {level}: {} container(s), {} network(s), {} volume(s), {} image(s), {} file(s){}",
@@ -259,55 +261,81 @@ impl Session {
         record
     }
 
-    /// The Docker half of cleanup; `Err` is the reason it was skipped.
-    /// Goes through the Docker circuit breaker: while it is open, Docker is
-    /// skipped at once; each outage is recorded as a `fallback`.
+    /// The Docker half of cleanup; `Err` is why it was skipped or stopped,
+    /// with what was removed before. Goes through the Docker circuit breaker:
+    /// while it is open, Docker is skipped at once; each failure that skips
+    /// Docker (an outage, or an engine answering with an error) is recorded
+    /// as a `fallback`. A signal stops it at once, whatever the daemon does.
     async fn docker_cleanup(
         &mut self,
         level: crate::cleanup::CleanupLevel,
         opts: CleanupOptions,
-    ) -> Result<crate::docker::DockerCleanup, String> {
+    ) -> Result<DockerCleanup, (String, DockerCleanup)> {
         if !self.docker_breaker.allow() {
-            return Err(
-                "docker circuit open after repeated outages: skipped until the next trial".into(),
-            );
+            let why = "docker circuit open after repeated outages: skipped until the next trial";
+            return Err((why.into(), DockerCleanup::default()));
         }
         let started = Instant::now();
-        let result = match self.docker().await {
-            Ok(cleaner) => cleaner.cleanup(level, opts).await,
-            Err(e) => Err(e),
-        };
-        match &result {
-            Err(DockerError::Unreachable(why)) => {
+        let mut cancel = self.cancel.clone();
+        let result = tokio::select! {
+            r = self.docker_cleanup_counted(level, opts) => r,
+            _ = cancel.wait_for(|s| s.is_some()) => {
                 self.docker = None;
-                self.docker_lost = Some(why.clone());
-                self.docker_breaker.on_failure();
-                self.recovery.record(
-                    "fallback",
-                    serde_json::json!({
-                        "operation": "docker cleanup",
-                        "fallback": "skip docker, clean files only",
-                        "error": why,
-                        "breaker": format!("{:?}", self.docker_breaker.state()),
-                    }),
-                    started.elapsed().as_millis() as u64,
-                    true,
-                );
+                let why = "docker cleanup interrupted by a signal";
+                return Err((why.into(), DockerCleanup::default()));
             }
-            _ => {
+        };
+        let unfinished = match result {
+            Ok(done) => {
                 self.docker_breaker.on_success();
-                // A new client made it through after an outage: the trial
-                // the breaker let through restarted the Docker side. Only
-                // with a client: a daemon that answers with an error to the
-                // connection itself left none, and the outage stays open.
+                // A new client made it through after an outage: the trial the
+                // breaker let through restarted the Docker side.
                 if let Some(why) = self.docker_lost.take_if(|_| self.docker.is_some()) {
                     let after = format!("docker outage: {why}");
                     let took = started.elapsed().as_millis() as u64;
                     self.record_restart("docker client", &after, took);
                 }
+                return Ok(done);
             }
+            Err(u) => u,
+        };
+        let Unfinished { done, error } = *unfinished;
+        let why = error.to_string();
+        if matches!(error, DockerError::Unreachable(_)) {
+            self.docker = None;
+            self.docker_lost = Some(why.clone());
         }
-        result.map_err(|e| e.to_string())
+        self.docker_breaker.on_failure();
+        self.recovery.record(
+            "fallback",
+            serde_json::json!({
+                "operation": "docker cleanup",
+                "fallback": "skip docker, clean files only",
+                "error": why,
+                "removed_before": done.removed.len(),
+                "breaker": format!("{:?}", self.docker_breaker.state()),
+            }),
+            started.elapsed().as_millis() as u64,
+            true,
+        );
+        Err((why, done))
+    }
+
+    async fn docker_cleanup_counted(
+        &mut self,
+        level: crate::cleanup::CleanupLevel,
+        opts: CleanupOptions,
+    ) -> Result<DockerCleanup, Box<Unfinished>> {
+        let unfinished = |error| {
+            Box::new(Unfinished {
+                done: DockerCleanup::default(),
+                error,
+            })
+        };
+        match self.docker().await {
+            Ok(cleaner) => cleaner.cleanup_counted(level, opts).await,
+            Err(e) => Err(unfinished(e)),
+        }
     }
 
     async fn run_steps(&mut self, runner: &mut IterationRunner, plan: &Plan) -> Vec<StepOutcome> {

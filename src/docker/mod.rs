@@ -83,6 +83,14 @@ impl DockerCleanup {
     }
 }
 
+/// A cleanup the engine stopped answering in the middle of: what it had
+/// removed by then still counts (the report must not say 0 when 8 went).
+#[derive(Debug)]
+pub struct Unfinished {
+    pub done: DockerCleanup,
+    pub error: DockerError,
+}
+
 /// Docker failures, split by what they mean for the run.
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
@@ -194,8 +202,23 @@ impl Cleaner {
         level: CleanupLevel,
         opts: CleanupOptions,
     ) -> Result<DockerCleanup, DockerError> {
+        self.cleanup_counted(level, opts).await.map_err(|u| u.error)
+    }
+
+    /// As [`Cleaner::cleanup`], but an engine lost halfway still reports
+    /// what it removed before.
+    pub async fn cleanup_counted(
+        &self,
+        level: CleanupLevel,
+        opts: CleanupOptions,
+    ) -> Result<DockerCleanup, Box<Unfinished>> {
         let start = Instant::now();
-        let plan = self.plan(level, opts).await?;
+        let plan = self.plan(level, opts).await.map_err(|error| {
+            Box::new(Unfinished {
+                done: DockerCleanup::default(),
+                error,
+            })
+        })?;
         let mut out = DockerCleanup {
             dry_run: opts.dry_run,
             ..DockerCleanup::default()
@@ -206,17 +229,21 @@ impl Cleaner {
                 continue;
             }
             let mut removed = Vec::new();
+            let mut lost = None;
             for outcome in remove::remove_all(&self.docker, phase).await {
                 match outcome {
                     Outcome::Removed(r) => removed.push(r),
                     Outcome::Failed(why) => out.errors.push(why),
-                    Outcome::Unreachable(m) => {
-                        return Err(DockerError::Unreachable(format!("{}: {m}", self.host)))
-                    }
+                    Outcome::Unreachable(m) => lost = Some(m),
                 }
             }
             removed.sort_by(|a, b| a.name.cmp(&b.name));
             removed.into_iter().for_each(|r| out.record(r));
+            if let Some(m) = lost {
+                out.duration_ms = start.elapsed().as_millis() as u64;
+                let error = DockerError::Unreachable(format!("{}: {m}", self.host));
+                return Err(Box::new(Unfinished { done: out, error }));
+            }
         }
         out.duration_ms = start.elapsed().as_millis() as u64;
         Ok(out)
