@@ -149,7 +149,11 @@ pub struct PhaseArgs {
     pub no_cleanup: bool,
     /// Let `[cleanup] paths` delete files even when no git checkpoint can
     /// bring them back (no repository, checkpoints off, a failed checkpoint).
-    #[arg(long, env = "AUTO_ETL_ALLOW_UNCHECKED_CLEANUP")]
+    #[arg(
+        long,
+        env = "AUTO_ETL_ALLOW_UNCHECKED_CLEANUP",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub allow_unchecked_cleanup: bool,
     /// First cleanup level.
     #[arg(long, value_enum, env = "AUTO_ETL_LEVEL")]
