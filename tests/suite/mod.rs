@@ -8,4 +8,5 @@ mod docker;
 mod faults;
 mod recovery;
 mod scope;
+mod scope_docker;
 mod session;
