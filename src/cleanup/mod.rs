@@ -432,4 +432,19 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn two_patterns_may_go_through_the_same_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        std::fs::write(dir.path().join("out/a.csv"), "").unwrap();
+        std::fs::write(dir.path().join("out/b.json"), "").unwrap();
+        let out = remove_generated(
+            dir.path(),
+            &["out/*.csv".into(), "out/*.json".into()],
+            &[],
+            false,
+        );
+        assert_eq!(out.removed, ["out/a.csv", "out/b.json"]);
+    }
 }

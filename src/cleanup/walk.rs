@@ -95,6 +95,8 @@ impl<'a> Walker<'a> {
     /// Every existing path under the root that `pattern` names, sorted.
     pub fn expand(&mut self, pattern: &CleanupPattern) -> Result<Vec<PathBuf>, Stopped> {
         let mut out = Vec::new();
+        // Loops are per pattern: the next pattern may enter the same directories.
+        self.visited.clear();
         let root = self.root.clone();
         self.step(&root, &pattern.components, 0, &mut out)?;
         out.sort();
