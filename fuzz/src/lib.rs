@@ -92,10 +92,75 @@ pub fn journal(data: &[u8]) {
     let _ = auto_etl::journal::rebuild(data, Path::new("logs/j.journal.jsonl"), None);
 }
 
+/// The cleanup path resolver: a pattern read lexically must keep to plain
+/// components, and expanding it (dry run) over a tree full of link loops
+/// and links out of the root lists only paths inside the root.
+pub fn cleanup_paths(data: &[u8]) {
+    use auto_etl::cleanup::{parse_pattern, Component};
+    let text = String::from_utf8_lossy(data);
+    if let Ok(p) = parse_pattern(&text) {
+        assert!(!p.components.is_empty(), "an empty pattern was accepted");
+        assert!(!matches!(p.components.last(), Some(Component::AnyDepth)));
+        for c in &p.components {
+            if let Component::Literal(s) | Component::Glob(s) = c {
+                assert!(!s.is_empty() && s != "." && s != "..", "component {s:?}");
+                assert!(!s.contains('/') && !s.contains('\0'), "component {s:?}");
+            }
+        }
+    }
+    let (root, outside) = cleanup_tree();
+    let never = || false;
+    let patterns = [text.into_owned()];
+    let out = auto_etl::cleanup::remove_generated(&auto_etl::cleanup::PathCleanup {
+        root,
+        patterns: &patterns,
+        protect: &[root.join("logs")],
+        dry_run: true,
+        cancelled: &never,
+        limits: auto_etl::cleanup::Limits {
+            max_entries: 10_000,
+            ..Default::default()
+        },
+    });
+    for r in &out.removed {
+        let p = root.join(r);
+        assert!(p.starts_with(root) && !r.starts_with(".."), "listed {r}");
+        assert!(
+            !p.starts_with(root.join("logs")),
+            "listed the report dir: {r}"
+        );
+    }
+    assert!(outside.join("precious").exists());
+}
+
+/// A tree made once per process: files, link loops, links to `/` and out
+/// of the root, a report directory.
+fn cleanup_tree() -> (&'static Path, &'static Path) {
+    static TREE: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    let (root, outside) = TREE.get_or_init(|| {
+        let base = std::env::temp_dir().join(format!("auto-etl-fuzz-{}", std::process::id()));
+        let (root, outside) = (base.join("root"), base.join("outside"));
+        std::fs::create_dir_all(root.join("out/deep")).expect("fuzz tree");
+        std::fs::create_dir_all(root.join("logs")).expect("fuzz tree");
+        std::fs::create_dir_all(&outside).expect("fuzz tree");
+        let _ = std::fs::write(outside.join("precious"), "p");
+        let _ = std::fs::write(root.join("a.json"), "{}");
+        let _ = std::fs::write(root.join("out/deep/b.json"), "{}");
+        let _ = std::fs::write(root.join("logs/lock"), "");
+        let _ = std::os::unix::fs::symlink("..", root.join("out/up"));
+        let _ = std::os::unix::fs::symlink(".", root.join("out/self"));
+        let _ = std::os::unix::fs::symlink("/", root.join("out/slash"));
+        let _ = std::os::unix::fs::symlink(&outside, root.join("link"));
+        (root.canonicalize().expect("fuzz tree"), outside)
+    });
+    (root.as_path(), outside.as_path())
+}
+
 /// The targets by name, for the random loop.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("config", config),
     ("classify", classify),
     ("report", report),
     ("journal", journal),
+    ("cleanup_paths", cleanup_paths),
 ];
