@@ -216,7 +216,7 @@ async fn an_extra_label_filter_narrows_the_scope() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn safe_mode_keeps_named_volumes_below_deep() {
+async fn safe_mode_keeps_named_volumes_at_every_level() {
     if !d::available() {
         return;
     }
@@ -236,6 +236,14 @@ async fn safe_mode_keeps_named_volumes_below_deep() {
     let out = cleaner(p.scope(&[]))
         .await
         .cleanup(CleanupLevel::Deep, safe)
+        .await
+        .unwrap();
+    // Deep too (issue 14: an escalation to deep must not drop the promise).
+    assert_eq!(out.volumes, 0);
+    assert!(exists(Kind::Volume, &vol));
+    let out = cleaner(p.scope(&[]))
+        .await
+        .cleanup(CleanupLevel::Deep, CleanupOptions::default())
         .await
         .unwrap();
     assert_eq!(names(&out, "volume"), [vol.as_str()]);
