@@ -6,6 +6,7 @@
 mod files;
 mod github;
 mod gitlab;
+pub mod http;
 pub mod prometheus;
 mod replay;
 #[cfg(test)]
@@ -243,6 +244,11 @@ mod tests {
             notify: Some("https://hooks.example.com/x".into()),
             ..Default::default()
         };
-        assert_eq!(observers(&env(&[]), &https).len(), 0);
+        assert_eq!(observers(&env(&[]), &https).len(), 1);
+        let bad = ObserverOptions {
+            notify: Some("http://é/x".into()),
+            ..Default::default()
+        };
+        assert_eq!(observers(&env(&[]), &bad).len(), 0);
     }
 }

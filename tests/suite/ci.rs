@@ -455,7 +455,11 @@ fn notify_posts_the_verdict_and_retries_a_server_error() {
         req.starts_with("POST /hooks/auto-etl HTTP/1.1\r\n"),
         "{req}"
     );
-    assert!(req.contains("Content-Type: application/json"), "{req}");
+    assert!(
+        req.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{req}"
+    );
     let body: serde_json::Value =
         serde_json::from_str(req.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["status"], "success");
