@@ -184,3 +184,157 @@ fn notify_with_a_non_ascii_host_is_a_usage_warning_not_a_panic() {
         run.stderr
     );
 }
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// A Prometheus Pushgateway on loopback: the one scripts/test.sh started
+/// (`AUTO_ETL_TEST_PUSHGATEWAY`), else one started here from Debian's
+/// `prometheus-pushgateway`. Missing, the test fails: it never skips.
+struct Gateway {
+    url: String,
+    child: Option<std::process::Child>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn pushgateway() -> Gateway {
+    if let Ok(url) = std::env::var("AUTO_ETL_TEST_PUSHGATEWAY") {
+        if !url.is_empty() {
+            return Gateway { url, child: None };
+        }
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("prometheus-pushgateway")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "prometheus-pushgateway cannot be started ({e}; CI={}): \
+                 scripts/test.sh installs it (apt-get install prometheus-pushgateway)",
+                in_ci()
+            )
+        });
+    let gw = Gateway {
+        url: format!("http://127.0.0.1:{port}"),
+        child: Some(child),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while get(&format!("{}/-/ready", gw.url)).is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pushgateway on {} is not ready",
+            gw.url
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    gw
+}
+
+/// The body of a 200 answer to GET `url`.
+fn get(url: &str) -> Option<String> {
+    let mut answer = ureq::get(url).call().ok()?;
+    answer.body_mut().read_to_string().ok()
+}
+
+/// The pushgateway's sample lines of `metric` in the group of `pipeline`.
+fn samples(gw: &Gateway, metric: &str, pipeline: &str) -> Vec<String> {
+    let text = get(&format!("{}/metrics", gw.url)).expect("scrape the pushgateway");
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")))
+        .filter(|l| {
+            l.contains(r#"job="auto-etl""#) && l.contains(&format!(r#"pipeline="{pipeline}""#))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// A unique pipeline (Docker project) name, so runs never share a group.
+fn project(tag: &str) -> String {
+    format!("aetl-{tag}-{}", std::process::id())
+}
+
+#[test]
+fn pushgateway_holds_the_runs_metrics_under_job_and_pipeline() {
+    let gw = pushgateway();
+    let name = project("push");
+    let pipe = Pipeline::new(&format!(
+        "[[steps]]\nname = \"load\"\nrun = \"sleep 0.2; echo rows=3\"\n\
+         [docker]\nproject = \"{name}\"\n[cycle]\nmax_iterations = 2\n{FAST}"
+    ));
+    let run = AutoEtl::new(pipe.path())
+        .env("AUTO_ETL_PUSHGATEWAY", &gw.url)
+        .run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("--pushgateway"), "{}", run.stderr);
+    let success = samples(&gw, "auto_etl_run_success", &name);
+    assert_eq!(success.len(), 1, "{success:?}");
+    assert!(success[0].ends_with("} 1"), "{success:?}");
+    let steps = samples(&gw, "auto_etl_step_duration_seconds", &name);
+    assert!(
+        steps.iter().any(|l| l.contains(r#"step="load""#)),
+        "{steps:?}"
+    );
+    // The Pushgateway's own record of the push.
+    assert_eq!(samples(&gw, "push_time_seconds", &name).len(), 1);
+}
+
+#[test]
+fn an_interrupted_run_still_pushes_its_metrics() {
+    let gw = pushgateway();
+    let name = project("interrupted");
+    let pipe = Pipeline::new(&format!(
+        "[[steps]]\nname = \"load\"\nrun = \"sleep 30\"\n\
+         [docker]\nproject = \"{name}\"\n[cycle]\nmax_iterations = 2\n{FAST}"
+    ));
+    let child = AutoEtl::new(pipe.path())
+        .args(["--pushgateway", &gw.url])
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the step runs: its iteration log exists.
+    let logs = pipe.path().join("logs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_dir(&logs).is_ok_and(|d| {
+        d.flatten().any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("orchestrator_iteration_1")
+        })
+    }) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the step never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on the child's pid, which has not been waited for yet.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let status = samples(&gw, "auto_etl_run_status", &name);
+    assert!(
+        status
+            .iter()
+            .any(|l| l.contains(r#"status="interrupted""#) && l.ends_with("} 1")),
+        "{status:?}\n{stderr}"
+    );
+}
