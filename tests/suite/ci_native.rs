@@ -365,7 +365,17 @@ fn sh(dir: &std::path::Path, cmd: &str) {
 fn local_release(dir: &std::path::Path, version: &str) -> String {
     let pkg = dir.join("pkg");
     std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::copy(crate::support::bin(), pkg.join("auto-etl")).unwrap();
+    // The debug binary is hundreds of MB; a launcher of it packs in
+    // milliseconds and still runs the real thing.
+    std::fs::write(
+        pkg.join("auto-etl"),
+        format!(
+            "#!/bin/sh\nexec '{}' \"$@\"\n",
+            crate::support::bin().display()
+        ),
+    )
+    .unwrap();
+    sh(&pkg, "chmod +x auto-etl");
     let at = dir.join(format!("releases/download/v{version}"));
     std::fs::create_dir_all(&at).unwrap();
     let asset = format!("auto-etl-{TARGET}.tar.gz");
@@ -403,7 +413,7 @@ fn cargo_stand_in(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            "#!/bin/sh\necho \"$@\" > '{}'\nwhile [ \"$1\" != --root ]; do shift; done\nmkdir -p \"$2/bin\"\ncp '{}' \"$2/bin/auto-etl\"\n",
+            "#!/bin/sh\necho \"$@\" > '{}'\nwhile [ \"$1\" != --root ]; do shift; done\nmkdir -p \"$2/bin\"\nprintf '#!/bin/sh\\nexec %s \"$@\"\\n' '{}' > \"$2/bin/auto-etl\"\nchmod +x \"$2/bin/auto-etl\"\n",
             dir.join("cargo-args").display(),
             crate::support::bin().display()
         ),
