@@ -13,6 +13,9 @@
 #   AUTO_ETL_TARGET        Rust target triple (default: from uname)
 #   AUTO_ETL_INSTALL_DIR   where the binary goes (default: ~/.local/bin)
 #   AUTO_ETL_CARGO         the cargo command for the fallback (default: cargo)
+#   AUTO_ETL_SOURCE        a checkout of auto-etl for the fallback to build
+#                          (the action passes its own: the version it is);
+#                          without it the fallback builds from crates.io
 #
 # Asset layout (what .github/workflows/release.yml publishes):
 #   <base>/download/v<version>/auto-etl-<target>.tar.gz and .tar.gz.sha256
@@ -97,11 +100,16 @@ from_source() {
   fi
   local root
   root="$(mktemp -d)"
-  local args=(install --locked --root "$root" auto-etl)
-  if [[ $version != latest ]]; then
-    args+=(--version "$version")
+  local args=(install --locked --root "$root")
+  if [[ -n ${AUTO_ETL_SOURCE:-} && -f ${AUTO_ETL_SOURCE:-}/Cargo.toml ]]; then
+    args+=(--path "$AUTO_ETL_SOURCE")
+  else
+    args+=(auto-etl)
+    if [[ $version != latest ]]; then
+      args+=(--version "$version")
+    fi
   fi
-  echo "auto-etl: building from crates.io: $cargo_cmd ${args[*]}"
+  echo "auto-etl: building: $cargo_cmd ${args[*]}"
   # shellcheck disable=SC2086 # AUTO_ETL_CARGO may carry arguments
   $cargo_cmd "${args[@]}"
   publish_path

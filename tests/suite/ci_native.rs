@@ -539,3 +539,26 @@ fn the_action_run_step_sets_status_stop_code_and_report_path() {
     );
     assert!(pipe.path().join("logs/junit.xml").exists());
 }
+
+#[test]
+fn the_action_builds_its_own_source_when_given_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("bin");
+    let cargo = cargo_stand_in(dir.path());
+    // No releases at all (a local `uses: ./`): the checkout is built.
+    let out = install(&[
+        ("AUTO_ETL_SOURCE", repo().display().to_string()),
+        ("AUTO_ETL_INSTALL_DIR", dest.display().to_string()),
+        ("AUTO_ETL_CARGO", cargo.display().to_string()),
+    ]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let args = std::fs::read_to_string(dir.path().join("cargo-args")).unwrap();
+    assert!(
+        args.trim_end()
+            .ends_with(&format!(" --path {}", repo().display())),
+        "{args}"
+    );
+    assert!(dest.join("auto-etl").exists());
+}
