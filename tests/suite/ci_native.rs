@@ -391,12 +391,10 @@ fn local_release(dir: &std::path::Path, version: &str) -> String {
 fn install(vars: &[(&str, String)]) -> std::process::Output {
     let mut cmd = std::process::Command::new("bash");
     cmd.arg(repo().join("scripts/install-auto-etl.sh"));
-    for k in [
-        "GITHUB_ACTION_REPOSITORY",
-        "GITHUB_PATH",
-        "AUTO_ETL_VERSION",
-    ] {
-        cmd.env_remove(k);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AUTO_ETL_") || k.starts_with("GITHUB_") {
+            cmd.env_remove(k);
+        }
     }
     cmd.env("AUTO_ETL_TARGET", TARGET);
     for (k, v) in vars {
