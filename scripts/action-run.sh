@@ -23,7 +23,9 @@ stop=""
 if [[ -n $report ]]; then
   status="$(sed -n 's/^ *"status": *"\([a-z_]*\)".*/\1/p' "$report" | head -n 1)"
   stop="$(sed -n 's/^ *"stop_code": *"\([a-z_]*\)".*/\1/p' "$report" | head -n 1)"
-  report="$(realpath --relative-to="${GITHUB_WORKSPACE:-$PWD}" "$report" 2>/dev/null || echo "$report")"
+  # Relative to the workspace, without realpath (macOS has no --relative-to).
+  report="$PWD/${report#./}"
+  report="${report#"${GITHUB_WORKSPACE:-$PWD}"/}"
 fi
 if [[ -z $stop ]]; then
   # A report without stop_code (or none at all): the exit code says it.

@@ -2,6 +2,7 @@
 
 mod checkpoint;
 mod ci;
+mod ci_action;
 mod ci_native;
 mod classify;
 mod cycle;
