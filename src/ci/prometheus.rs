@@ -191,7 +191,10 @@ mod tests {
         let used: Vec<&str> = names.find_iter(dashboard).map(|m| m.as_str()).collect();
         assert!(used.len() >= 9, "{used:?}");
         for name in used {
-            assert!(text.contains(&format!("# TYPE {name} ")), "{name} is not pushed");
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} is not pushed"
+            );
         }
     }
 }
