@@ -187,9 +187,14 @@ pub struct OutputArgs {
     #[arg(long, env = "AUTO_ETL_METRICS_FILE")]
     pub metrics_file: Option<PathBuf>,
     /// POST the final verdict as JSON (Slack-compatible `text`) to this
-    /// http:// URL.
+    /// http:// or https:// URL (system roots, or `SSL_CERT_FILE`).
     #[arg(long, env = "AUTO_ETL_NOTIFY")]
     pub notify: Option<String>,
+    /// Push the run's metrics to this Prometheus Pushgateway at the end of
+    /// the run (interrupted runs too), grouped by job="auto-etl" and
+    /// pipeline=<project>.
+    #[arg(long, value_name = "URL", env = "AUTO_ETL_PUSHGATEWAY")]
+    pub pushgateway: Option<String>,
     /// Progress display on stderr [default: auto: a terminal outside CI]
     #[arg(long, value_enum, env = "AUTO_ETL_PROGRESS")]
     pub progress: Option<ProgressMode>,

@@ -1,12 +1,14 @@
 //! CI detection and the observers that turn the loop's events into what
 //! CI systems and people read: GitHub workflow commands and step summary,
 //! GitLab collapsible sections, the progress display, JUnit XML, a
-//! Prometheus textfile and a webhook notification.
+//! Prometheus textfile, a Pushgateway push and a webhook notification.
 
 mod files;
 mod github;
 mod gitlab;
+pub mod http;
 pub mod prometheus;
+pub mod pushgateway;
 mod replay;
 #[cfg(test)]
 pub(crate) mod sample;
@@ -115,6 +117,11 @@ pub struct ObserverOptions {
     pub metrics_file: Option<PathBuf>,
     /// `--notify URL`.
     pub notify: Option<String>,
+    /// `--pushgateway URL`.
+    pub pushgateway: Option<String>,
+    /// The pipeline's name in the Pushgateway's grouping key (the Docker
+    /// project name, which is stable for a checkout).
+    pub pipeline: String,
     pub progress: ProgressMode,
     pub report_dir: PathBuf,
     /// The pipeline's root: iteration log paths in events are relative to it.
@@ -130,6 +137,8 @@ impl ObserverOptions {
             junit: cfg.junit.clone(),
             metrics_file: output.metrics_file.as_ref().map(|p| cwd.join(p)),
             notify: output.notify.clone().filter(|u| !u.trim().is_empty()),
+            pushgateway: output.pushgateway.clone().filter(|u| !u.trim().is_empty()),
+            pipeline: cfg.docker.project.clone(),
             progress: output.progress.unwrap_or_default(),
             report_dir: cfg.report_dir.clone(),
             root: cfg.root.clone(),
@@ -162,6 +171,15 @@ pub fn observers(env: &CiEnv, opts: &ObserverOptions) -> Vec<Box<dyn Observer>> 
     }
     if let Some(path) = &opts.metrics_file {
         list.push(Box::new(MetricsWriter::new(path.clone())));
+    }
+    if let Some(url) = &opts.pushgateway {
+        match pushgateway::Pushgateway::new(url, &opts.pipeline) {
+            Ok(p) => list.push(Box::new(p)),
+            Err(e) => {
+                tracing::warn!("--pushgateway: {e}");
+                eprintln!("auto-etl: --pushgateway: {e}; no metrics will be pushed");
+            }
+        }
     }
     if let Some(url) = &opts.notify {
         match crate::notify::Notifier::new(url) {
@@ -243,6 +261,11 @@ mod tests {
             notify: Some("https://hooks.example.com/x".into()),
             ..Default::default()
         };
-        assert_eq!(observers(&env(&[]), &https).len(), 0);
+        assert_eq!(observers(&env(&[]), &https).len(), 1);
+        let bad = ObserverOptions {
+            notify: Some("http://é/x".into()),
+            ..Default::default()
+        };
+        assert_eq!(observers(&env(&[]), &bad).len(), 0);
     }
 }

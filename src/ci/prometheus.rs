@@ -182,4 +182,19 @@ mod tests {
     fn label_values_are_escaped() {
         assert_eq!(labels(&[("step", "a\"b\\c\nd")]), r#"{step="a\"b\\c\nd"}"#);
     }
+
+    #[test]
+    fn the_grafana_dashboard_queries_only_metrics_a_run_pushes() {
+        let dashboard = include_str!("../../contrib/grafana/auto-etl-runs.json");
+        let text = prometheus_text(&sample::report());
+        let names = regex::Regex::new(r"auto_etl_[a-z_]+").unwrap();
+        let used: Vec<&str> = names.find_iter(dashboard).map(|m| m.as_str()).collect();
+        assert!(used.len() >= 9, "{used:?}");
+        for name in used {
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} is not pushed"
+            );
+        }
+    }
 }

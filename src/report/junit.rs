@@ -1,12 +1,19 @@
-//! The JUnit XML rendering of a report: one test suite per run, one test
-//! case per iteration. CI systems show it as a test result; a failure that
-//! went away on the next attempt without any change in between is reported
-//! as flaky rather than failed, because nothing the agent did fixed it.
+//! The JUnit XML rendering of a report: one test suite per run and one test
+//! case for the pipeline, the way nextest and Surefire report a test that was
+//! retried. A run that went green counts as passed (`failures="0"`), its
+//! earlier failed iterations kept as `flakyFailure` elements of the passing
+//! case; a red run is one failure whose earlier iterations are
+//! `rerunFailure` elements. CI dashboards then read a healed run as green and
+//! still show what had to be healed.
 
 use super::{CycleRecord, Report};
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestRerun, TestSuite};
 use std::fmt::Write;
 use std::time::Duration;
+
+/// The test case's name and class: the pipeline's validation cycle.
+const CASE_NAME: &str = "validation cycle";
+const CLASS_NAME: &str = "auto-etl";
 
 /// The report as JUnit XML.
 pub fn junit_xml(report: &Report) -> String {
@@ -18,32 +25,11 @@ pub fn junit_xml(report: &Report) -> String {
     suite.add_properties([
         Property::new("status", report.status.as_str()),
         Property::new("stop_reason", report.stop_reason.as_str()),
+        Property::new("iterations", report.iterations_executed.to_string()),
         Property::new("max_iterations", report.max_iterations.to_string()),
         Property::new("report", report.files.report.as_str()),
     ]);
-    let cycles = &report.cycles;
-    let mut i = 0;
-    while i < cycles.len() {
-        let c = &cycles[i];
-        let next = cycles.get(i + 1);
-        if is_flaky(c, next) {
-            let next = next.expect("checked by is_flaky");
-            let mut rerun = TestRerun::new(NonSuccessKind::Failure);
-            rerun
-                .set_time(secs(c.duration_seconds))
-                .set_message(message(c))
-                .set_type(failure_type(c))
-                .set_description(description(c));
-            let status = TestCaseStatus::Success {
-                flaky_runs: vec![rerun],
-            };
-            suite.add_test_case(case(next, status));
-            i += 2;
-            continue;
-        }
-        suite.add_test_case(case(c, status_of(c)));
-        i += 1;
-    }
+    suite.add_test_case(pipeline_case(report));
     let mut out = quick_junit::Report::new("auto-etl");
     out.set_time(secs(report.total_duration_seconds));
     out.add_test_suite(suite);
@@ -51,56 +37,84 @@ pub fn junit_xml(report: &Report) -> String {
         .unwrap_or_else(|e| format!("<!-- auto-etl: cannot render JUnit XML: {e} -->\n"))
 }
 
-/// A failed iteration followed by a green one, with no adjustment planned in
-/// between: the same plan ran twice and gave different results.
-fn is_flaky(c: &CycleRecord, next: Option<&CycleRecord>) -> bool {
-    !c.success && c.adjustments.is_empty() && next.is_some_and(|n| n.success)
-}
-
-fn case(c: &CycleRecord, status: TestCaseStatus) -> TestCase {
-    let mut t = TestCase::new(format!("iteration {}", c.iteration), status);
-    t.set_classname("auto-etl.cycle")
-        .set_time(secs(c.duration_seconds));
-    t.add_property(Property::new("log_file", c.log_file.as_str()));
-    t.add_property(Property::new(
-        "cleanup_level",
-        c.plan.cleanup_level.as_str(),
-    ));
-    t.add_property(Property::new(
-        "service_wait_seconds",
-        c.plan.service_wait_seconds.to_string(),
-    ));
-    for (n, s) in c.steps.iter().enumerate() {
+/// The one case: its status is the run's verdict; the iterations before the
+/// last one that failed are its flaky runs (green) or reruns (red).
+fn pipeline_case(report: &Report) -> TestCase {
+    let last = report.cycles.last();
+    let earlier = match report.cycles.split_last() {
+        Some((_, rest)) => rest,
+        None => &[],
+    };
+    let mut status = verdict_status(report, last);
+    status.add_reruns(earlier.iter().filter(|c| !c.success).map(rerun));
+    let mut t = TestCase::new(CASE_NAME, status);
+    t.set_classname(CLASS_NAME)
+        .set_time(secs(report.total_duration_seconds));
+    if let Some(c) = last {
+        t.add_property(Property::new("log_file", c.log_file.as_str()));
         t.add_property(Property::new(
-            format!("step.{}", n + 1),
-            format!(
-                "{}: {} (exit {}, {} ms)",
-                s.name,
-                s.status,
-                s.exit_code.map_or("-".into(), |e| e.to_string()),
-                s.duration_ms
-            ),
+            "cleanup_level",
+            c.plan.cleanup_level.as_str(),
         ));
+        t.add_property(Property::new(
+            "service_wait_seconds",
+            c.plan.service_wait_seconds.to_string(),
+        ));
+        for (n, s) in c.steps.iter().enumerate() {
+            t.add_property(Property::new(
+                format!("step.{}", n + 1),
+                format!(
+                    "{}: {} (exit {}, {} ms)",
+                    s.name,
+                    s.status,
+                    s.exit_code.map_or("-".into(), |e| e.to_string()),
+                    s.duration_ms
+                ),
+            ));
+        }
     }
-    t.set_system_out(system_out(c));
+    t.set_system_out(system_out(report));
     t
 }
 
-fn status_of(c: &CycleRecord) -> TestCaseStatus {
-    if c.success {
+fn verdict_status(report: &Report, last: Option<&CycleRecord>) -> TestCaseStatus {
+    if report.overall_success {
         return TestCaseStatus::success();
     }
-    // An interrupted iteration did not fail on its own merits.
-    let kind = if c.status == "interrupted" {
+    // An interrupted or broken run did not fail on the pipeline's merits.
+    let kind = if matches!(report.status.as_str(), "interrupted" | "error") {
         NonSuccessKind::Error
     } else {
         NonSuccessKind::Failure
     };
     let mut s = TestCaseStatus::non_success(kind);
-    s.set_message(message(c))
+    match last {
+        Some(c) => {
+            s.set_message(message(c))
+                .set_type(failure_type(c))
+                .set_description(description(c));
+        }
+        None => {
+            s.set_message(report.stop_reason.as_str())
+                .set_type(report.status.as_str());
+        }
+    }
+    s
+}
+
+/// A failed iteration before the last one.
+fn rerun(c: &CycleRecord) -> TestRerun {
+    let kind = if c.status == "interrupted" {
+        NonSuccessKind::Error
+    } else {
+        NonSuccessKind::Failure
+    };
+    let mut r = TestRerun::new(kind);
+    r.set_time(secs(c.duration_seconds))
+        .set_message(format!("iteration {}: {}", c.iteration, message(c)))
         .set_type(failure_type(c))
         .set_description(description(c));
-    s
+    r
 }
 
 fn failure_type(c: &CycleRecord) -> String {
@@ -124,11 +138,20 @@ fn message(c: &CycleRecord) -> String {
 fn description(c: &CycleRecord) -> String {
     let mut out = String::new();
     for m in &c.classified_errors {
+        // The repository line the error names, when there is one, reads
+        // better than a line of a gitignored iteration log.
+        let at = match &m.source {
+            Some(src) => src.clone(),
+            None => format!("{}:{}", c.log_file, m.line),
+        };
+        let about = m
+            .subject
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{}:{}: {} [rule {}, {}]: {}",
-            c.log_file,
-            m.line,
+            "{at}: {}{about} [rule {}, {}]: {}",
             m.class,
             m.rule_id,
             m.retryability(),
@@ -141,22 +164,30 @@ fn description(c: &CycleRecord) -> String {
     out
 }
 
-fn system_out(c: &CycleRecord) -> String {
+fn system_out(report: &Report) -> String {
     let mut out = String::new();
-    for (n, s) in c.steps.iter().enumerate() {
+    for c in &report.cycles {
         let _ = writeln!(
             out,
-            "step {}/{} {}: {} in {:.1}s",
-            n + 1,
-            c.steps.len(),
-            s.name,
-            s.status,
-            s.duration_ms as f64 / 1000.0
+            "iteration {}: {} in {:.1}s",
+            c.iteration, c.status, c.duration_seconds
         );
+        for (n, s) in c.steps.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "  step {}/{} {}: {} in {:.1}s",
+                n + 1,
+                c.steps.len(),
+                s.name,
+                s.status,
+                s.duration_ms as f64 / 1000.0
+            );
+        }
+        for a in &c.adjustments {
+            let _ = writeln!(out, "  adjust: {a}");
+        }
     }
-    for a in &c.adjustments {
-        let _ = writeln!(out, "adjust: {a}");
-    }
+    let _ = writeln!(out, "verdict: {} ({})", report.status, report.stop_reason);
     out
 }
 
@@ -168,37 +199,83 @@ fn secs(s: f64) -> Duration {
 mod tests {
     use super::*;
     use crate::ci::sample;
+    use quick_junit::TestCaseStatus as S;
 
-    #[test]
-    fn one_case_per_iteration_with_class_rule_and_excerpt() {
-        let xml = junit_xml(&sample::report());
-        assert!(xml.contains(r#"<testsuite name="auto-etl run 20250109_123456" tests="3" disabled="0" errors="0" failures="2""#), "{xml}");
-        assert!(
-            xml.contains(r#"<testcase name="iteration 1" classname="auto-etl.cycle""#),
-            "{xml}"
-        );
-        assert!(xml.contains(r#"type="connection_refused""#), "{xml}");
-        assert!(xml.contains("builtin-connection_refused"), "{xml}");
-        assert!(xml.contains("could not connect to server"), "{xml}");
-        assert!(
-            xml.contains(r#"<property name="step.2" value="load: failed (exit 1, 2520 ms)"/>"#),
-            "{xml}"
-        );
-        assert!(xml.contains("adjust: service wait 10s -&gt; 20s"), "{xml}");
-        // It reads back as JUnit.
-        let back = quick_junit::Report::deserialize_from_str(&xml).unwrap();
-        assert_eq!(back.test_suites[0].test_cases.len(), 3);
+    fn parse(xml: &str) -> quick_junit::Report {
+        quick_junit::Report::deserialize_from_str(xml).unwrap_or_else(|e| panic!("{e}\n{xml}"))
     }
 
     #[test]
-    fn a_failure_that_passes_unchanged_next_time_is_flaky() {
-        let xml = junit_xml(&sample::flaky());
-        assert!(xml.contains("<flakyFailure"), "{xml}");
-        assert!(xml.contains(r#"failures="0""#), "{xml}");
-        assert!(xml.contains(r#"<testcase name="iteration 2""#), "{xml}");
-        assert!(!xml.contains(r#"<testcase name="iteration 1""#), "{xml}");
-        // With an adjustment in between, the agent fixed it: not flaky.
+    fn a_healed_run_has_no_failure_and_keeps_its_attempts_as_flaky() {
         let xml = junit_xml(&sample::report());
+        assert!(
+            xml.contains(r#"tests="1" disabled="0" errors="0" failures="0""#),
+            "{xml}"
+        );
+        assert_eq!(xml.matches("<flakyFailure").count(), 2, "{xml}");
+        assert!(!xml.contains("<failure"), "{xml}");
+        assert!(xml.contains(r#"type="connection_refused""#), "{xml}");
+        assert!(xml.contains("iteration 1: connection_refused (builtin-connection_refused): could not connect to server"), "{xml}");
+        assert!(
+            xml.contains(r#"<property name="step.2" value="load: success (exit 0, 1500 ms)"/>"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("  adjust: service wait 10s -&gt; 20s"),
+            "{xml}"
+        );
+        let back = parse(&xml);
+        let case = &back.test_suites[0].test_cases[0];
+        match &case.status {
+            S::Success { flaky_runs } => assert_eq!(flaky_runs.len(), 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_red_run_keeps_its_failure_and_earlier_attempts_as_reruns() {
+        let mut report = sample::report();
+        report.cycles.pop();
+        report.overall_success = false;
+        report.status = "failed".into();
+        report.stop_reason = "still failing after 2 iteration(s)".into();
+        let xml = junit_xml(&report);
+        assert!(xml.contains(r#"errors="0" failures="1""#), "{xml}");
+        assert!(
+            xml.contains(r#"<failure message="already_exists (builtin-already_exists): table staging_sales already exists" type="already_exists">"#),
+            "{xml}"
+        );
+        assert_eq!(xml.matches("<rerunFailure").count(), 1, "{xml}");
         assert!(!xml.contains("flaky"), "{xml}");
+        match &parse(&xml).test_suites[0].test_cases[0].status {
+            S::NonSuccess { reruns, .. } => assert_eq!(reruns.len(), 1),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_interrupted_run_is_an_error_not_a_failure() {
+        let mut report = sample::flaky();
+        report.cycles.pop();
+        report.overall_success = false;
+        report.status = "interrupted".into();
+        let xml = junit_xml(&report);
+        assert!(xml.contains(r#"errors="1" failures="0""#), "{xml}");
+    }
+
+    #[test]
+    fn the_failure_names_the_repository_line_when_the_error_has_one() {
+        let mut report = sample::report();
+        report.cycles[0].classified_errors[0].source = Some("etl/load.py:42".into());
+        report.cycles[0].classified_errors[0].subject = Some("db:5432".into());
+        let xml = junit_xml(&report);
+        assert!(
+            xml.contains("etl/load.py:42: connection_refused (db:5432) [rule builtin-connection_refused, retryable]"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("logs/orchestrator_iteration_2_20250109_123456.log:7: already_exists"),
+            "{xml}"
+        );
     }
 }

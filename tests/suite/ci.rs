@@ -71,7 +71,14 @@ fn report_renders_a_stored_run_in_every_format() {
     let xml = render("junit");
     let junit =
         quick_junit::Report::deserialize_from_str(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
-    assert_eq!(junit.test_suites[0].test_cases.len(), 2, "{xml}");
+    // Healed at iteration 2: one passing case, the first attempt flaky.
+    assert_eq!(junit.test_suites[0].test_cases.len(), 1, "{xml}");
+    assert!(xml.contains(r#"failures="0""#), "{xml}");
+    assert!(
+        xml.contains(r#"message="iteration 1: connection_refused"#)
+            && xml.contains("<flakyFailure "),
+        "{xml}"
+    );
     assert!(xml.contains(r#"type="connection_refused""#), "{xml}");
     let html = render("html");
     assert!(
@@ -190,10 +197,8 @@ fn the_ci_files_pass_actionlint_and_the_schemas() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    if out.status.code() == Some(3) && !in_ci() {
-        eprintln!("SKIPPED: the CI file checkers cannot be installed here:\n{text}");
-        return;
-    }
+    // Never skipped: a checker that cannot be installed (exit 3) fails the
+    // test, so CI cannot pass without checking the files.
     assert!(out.status.success(), "{text}");
     assert!(text.contains("all clean"), "{text}");
 }
@@ -448,7 +453,11 @@ fn notify_posts_the_verdict_and_retries_a_server_error() {
         req.starts_with("POST /hooks/auto-etl HTTP/1.1\r\n"),
         "{req}"
     );
-    assert!(req.contains("Content-Type: application/json"), "{req}");
+    assert!(
+        req.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{req}"
+    );
     let body: serde_json::Value =
         serde_json::from_str(req.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(body["status"], "success");
@@ -516,7 +525,8 @@ fn observers_replaying_a_real_run_write_junit_metrics_and_annotations() {
         }
     }
     let xml = std::fs::read_to_string(&junit).unwrap();
-    assert!(xml.contains("<testcase name=\"iteration 1\""), "{xml}");
+    assert!(xml.contains("<testcase name=\"validation cycle\""), "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
     let prom = std::fs::read_to_string(&metrics).unwrap();
     assert!(prom.contains("auto_etl_run_success 1\n"), "{prom}");
     assert!(
@@ -524,21 +534,10 @@ fn observers_replaying_a_real_run_write_junit_metrics_and_annotations() {
         "{prom}"
     );
     let gh = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-    let dir_name = pipe
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    // Healed: a warning without a file (the output names no source line).
+    assert!(!gh.contains("::error"), "{gh}");
     assert!(
-        gh.contains(&format!(
-            "::error file={dir_name}/logs/orchestrator_iteration_1_"
-        )),
-        "{gh}"
-    );
-    assert!(
-        gh.contains("connection_refused: psql%3A could not connect")
-            || gh.contains("connection_refused: psql: could not connect"),
+        gh.contains("::warning title=auto-etl%3A healed connection_refused (iteration 1)::connection_refused: psql: could not connect"),
         "{gh}"
     );
     assert!(std::fs::read_to_string(&summary)
@@ -567,9 +566,10 @@ fn a_run_under_github_actions_writes_groups_summary_junit_and_metrics() {
         "{}",
         run.stderr
     );
+    assert!(!run.stderr.contains("::error"), "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("::error file=logs/orchestrator_iteration_1_"),
+            .contains("::warning title=auto-etl%3A healed connection_refused (iteration 1)::"),
         "{}",
         run.stderr
     );

@@ -149,7 +149,12 @@ fn a_sigkilled_run_is_rebuilt_from_its_journal_and_its_lock_taken_over() {
         .run();
     assert_eq!(junit.code, 0, "{}", junit.stderr);
     assert!(junit.stdout.starts_with("<?xml"), "{}", junit.stdout);
-    assert!(junit.stdout.contains("<failure"), "{}", junit.stdout);
+    // A run that died is an error, its failed iterations before it reruns.
+    assert!(
+        junit.stdout.contains("<error") && junit.stdout.contains("<rerunFailure"),
+        "{}",
+        junit.stdout
+    );
 
     // The dead run's lock is no obstacle.
     let again = AutoEtl::new(pipe.path())

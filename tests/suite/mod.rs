@@ -2,6 +2,8 @@
 
 mod checkpoint;
 mod ci;
+mod ci_action;
+mod ci_native;
 mod classify;
 mod cycle;
 mod docker;

@@ -80,6 +80,8 @@ fn exit_zero_with_a_classified_failure_is_not_green() {
         retryable: true,
         line: 12,
         excerpt: "ERROR 1146 (42S02): Table 'etl.sales' doesn't exist".into(),
+        subject: None,
+        source: None,
     });
     scan.total_matches = 1;
     let v = judge_with(&steps, &scan, &[], None);
