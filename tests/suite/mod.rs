@@ -3,6 +3,7 @@
 mod checkpoint;
 mod ci;
 mod classify;
+mod corpus;
 mod cycle;
 mod docker;
 mod faults;
