@@ -78,21 +78,25 @@ for path in sorted(glob.glob(os.path.join(corpus, "excerpts", "*.log"))):
 
 split_t = collections.defaultdict(lambda: [0, 0, 0, 0])   # right, errors, alarms, benign
 class_t = collections.defaultdict(lambda: collections.Counter())
+family_t = collections.defaultdict(lambda: collections.Counter())
 misses = []
 for item, (cls, subj) in pairs:
     t = split_t[item["split"]]
     c = class_t[item["cls"]]
     c[item["split"]] += 1
+    fam = family_t[item["origin"].split(":")[0].rsplit(".", 1)[0] if ".tsv" in item["origin"] else "excerpts"]
+    fam["benign" if item["cls"] == "benign" else "errors"] += 1
     if item["cls"] == "benign":
         t[3] += 1
         if cls is not None:
-            t[2] += 1; c["wrong"] += 1
+            t[2] += 1; c["wrong"] += 1; fam["alarms"] += 1
             misses.append(f'{item["origin"]} benign called {cls}')
         continue
     t[1] += 1
     ok = cls == item["cls"] and (item["subject"] is None or (subj is not None and norm(subj) == norm(item["subject"])))
     class_ok = cls == item["cls"]
     c["class_right"] += class_ok
+    fam["right"] += ok
     if ok:
         t[0] += 1
     else:
@@ -109,6 +113,10 @@ for cls in sorted(class_t):
     n = c["tune"] + c["holdout"]
     ok = "" if cls == "benign" else f'{c["class_right"]}/{n}'
     print(f'{cls:22} {c["tune"]:5} {c["holdout"]:5} {c["wrong"]:6} {ok:>9}')
+print(f"\n{'family':22} {'errors':>6} {'right':>6} {'benign':>6} {'alarms':>6}")
+for name in sorted(family_t):
+    f = family_t[name]
+    print(f'{name:22} {f["errors"]:6} {f["right"]:6} {f["benign"]:6} {f["alarms"]:6}')
 if os.environ.get("CORPUS_MISSES"):
     print("\nmisses:")
     print("\n".join(misses))
