@@ -192,6 +192,7 @@ fn same_subject(expected: &str, got: Option<&str>) -> bool {
 struct Tally {
     errors: usize,
     right: usize,
+    class_right: usize,
     benign: usize,
     false_alarms: usize,
 }
@@ -230,6 +231,7 @@ fn score(
             .subject
             .as_deref()
             .map_or(true, |s| same_subject(s, v.subject.as_deref()));
+        t.class_right += usize::from(class_ok);
         if class_ok && subject_ok {
             t.right += 1;
         } else {
@@ -263,10 +265,11 @@ fn builtin_rules_name_the_class_and_subject_of_real_tool_output() {
     }
     for (split, t) in &tallies {
         eprintln!(
-            "corpus {split}: accuracy {:.3} ({}/{}), false alarms {:.3} ({}/{})",
+            "corpus {split}: accuracy {:.3} ({}/{}; class alone {}), false alarms {:.3} ({}/{})",
             t.accuracy(),
             t.right,
             t.errors,
+            t.class_right,
             t.false_alarm_rate(),
             t.false_alarms,
             t.benign
