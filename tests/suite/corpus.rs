@@ -2,9 +2,10 @@
 //! lines that real tools printed, each with its expected class and subject.
 //!
 //! Every corpus file goes through the real binary once (`classify --format
-//! json -`); a line that matches more than one rule is classified again on
-//! its own so that the engine's own choice of primary decides. Multi-line
-//! excerpts are classified whole and judged on `primary`.
+//! json -`); a line that misses its expectation there, or matches more than
+//! one rule, is classified again on its own, so each line is judged as if it
+//! were alone. Multi-line excerpts are classified whole and judged on
+//! `primary`.
 
 use crate::support::AutoEtl;
 use serde_json::Value;
@@ -156,27 +157,67 @@ fn verdict_of(m: Option<&Value>) -> Verdict {
     }
 }
 
-/// One classify run for all lines of a file; lines with several failure
-/// matches are asked again alone so the engine's primary decides.
+/// What the engine says about one line on its own: its `primary`.
+fn judge_alone(item: &Item) -> Verdict {
+    let out = classify(&format!("{}\n", item.text));
+    verdict_of(Some(&out["primary"]))
+}
+
+/// Lines of a file are classified in one run for speed; a line whose batch
+/// verdict misses its expectation, or that matched several rules, is asked
+/// again alone (eight at a time), so neighbouring lines can neither hide nor add
+/// a failure and the engine's own choice of primary decides.
 fn judge_lines(items: &[Item]) -> Vec<Verdict> {
     let input: String = items.iter().map(|i| format!("{}\n", i.text)).collect();
     let out = classify(&input);
     let matches = out["matches"].as_array().cloned().unwrap_or_default();
-    (1..=items.len() as u64)
-        .map(|n| {
-            let on_line: Vec<&Value> = matches
-                .iter()
-                .filter(|m| m["line"].as_u64() == Some(n) && is_failure(m))
-                .collect();
-            match on_line.len() {
-                0 | 1 => verdict_of(on_line.first().copied()),
-                _ => {
-                    let alone = classify(&format!("{}\n", items[n as usize - 1].text));
-                    verdict_of(Some(&alone["primary"]))
-                }
-            }
-        })
-        .collect()
+    let mut verdicts = Vec::with_capacity(items.len());
+    let mut again = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let n = i as u64 + 1;
+        let on_line: Vec<&Value> = matches
+            .iter()
+            .filter(|m| m["line"].as_u64() == Some(n) && is_failure(m))
+            .collect();
+        let v = verdict_of(on_line.first().copied());
+        if on_line.len() > 1 || !meets(item, &v) {
+            again.push(i);
+        }
+        verdicts.push(v);
+    }
+    let alone: Vec<(usize, Verdict)> = std::thread::scope(|s| {
+        let workers: Vec<_> = again
+            .chunks(again.len().div_ceil(8).max(1))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|&i| (i, judge_alone(&items[i])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("classify worker"))
+            .collect()
+    });
+    for (i, v) in alone {
+        verdicts[i] = v;
+    }
+    verdicts
+}
+
+/// Whether a verdict is what the corpus expects of the item.
+fn meets(item: &Item, v: &Verdict) -> bool {
+    if item.class == "benign" {
+        return v.class.is_none();
+    }
+    v.class.as_deref() == Some(item.class.as_str())
+        && item
+            .subject
+            .as_deref()
+            .map_or(true, |s| same_subject(s, v.subject.as_deref()))
 }
 
 /// Subjects compare without surrounding quotes and case.
@@ -226,13 +267,8 @@ fn score(
             continue;
         }
         t.errors += 1;
-        let class_ok = v.class.as_deref() == Some(item.class.as_str());
-        let subject_ok = item
-            .subject
-            .as_deref()
-            .map_or(true, |s| same_subject(s, v.subject.as_deref()));
-        t.class_right += usize::from(class_ok);
-        if class_ok && subject_ok {
+        t.class_right += usize::from(v.class.as_deref() == Some(item.class.as_str()));
+        if meets(item, v) {
             t.right += 1;
         } else {
             misses.push(format!(
