@@ -5,6 +5,7 @@ mod ci;
 mod ci_action;
 mod ci_native;
 mod classify;
+mod corpus;
 mod cycle;
 mod docker;
 mod faults;
