@@ -19,6 +19,8 @@ fn hit(class: FailureClass, line: u64) -> Match {
         class,
         line,
         excerpt: "x".into(),
+        subject: None,
+        source: None,
     }
 }
 

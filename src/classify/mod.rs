@@ -130,6 +130,12 @@ pub struct Match {
     pub line: u64,
     /// The matching line, trimmed and cut to a bounded length.
     pub excerpt: String,
+    /// What the error is about (path, table, host:port, image, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// `file:line` inside the repository, when the output names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// Distinct classes of `matches`, in order of first appearance.

@@ -348,6 +348,8 @@ impl Scanner {
                     retryable: rule.retryable,
                     line: n,
                     excerpt: excerpt(raw),
+                    subject: None,
+                    source: None,
                 });
             }
         }

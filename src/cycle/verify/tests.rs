@@ -80,6 +80,8 @@ fn exit_zero_with_a_classified_failure_is_not_green() {
         retryable: true,
         line: 12,
         excerpt: "ERROR 1146 (42S02): Table 'etl.sales' doesn't exist".into(),
+        subject: None,
+        source: None,
     });
     scan.total_matches = 1;
     let v = judge_with(&steps, &scan, &[], None);
@@ -192,4 +194,22 @@ fn a_stale_expected_file_left_from_before_is_not_green() {
         v.errors,
         ["expected file output/*.csv: not written in this iteration (output/old.csv is left from before)"]
     );
+}
+
+/// "3 of 3 step(s) did not succeed" was said when one failed and the two
+/// after it were skipped.
+#[test]
+fn skipped_steps_are_not_counted_as_failed() {
+    let steps = [
+        step("extract", StepStatus::Failed, Some(1)),
+        step("load", StepStatus::Skipped, None),
+        step("report", StepStatus::Skipped, None),
+    ];
+    let v = judge_with(&steps, &ok_scan(), &[], None);
+    let exit = v
+        .validations
+        .iter()
+        .find(|c| c.name == "exit codes")
+        .unwrap();
+    assert_eq!(exit.detail, "1 of 3 step(s) did not succeed, 2 skipped");
 }
