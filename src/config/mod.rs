@@ -108,6 +108,17 @@ pub enum CheckpointMode {
     Off,
 }
 
+impl CheckpointMode {
+    /// The name as `[git] checkpoint` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckpointMode::Ref => "ref",
+            CheckpointMode::Branch => "branch",
+            CheckpointMode::Off => "off",
+        }
+    }
+}
+
 /// `[git]`, resolved.
 #[derive(Debug, Clone)]
 pub struct GitConfig {

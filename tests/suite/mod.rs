@@ -6,5 +6,6 @@ mod classify;
 mod cycle;
 mod docker;
 mod faults;
+mod people;
 mod recovery;
 mod session;

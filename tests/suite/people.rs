@@ -1,0 +1,172 @@
+//! What people read and type: the HTML report (checked by a screenshot in
+//! headless Chromium), the text summary, the help, config discovery and
+//! naming, `init` detection, `--debug`.
+
+use crate::support::pipeline::{Pipeline, FAST};
+use crate::support::{bin, AutoEtl};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Three steps and a validator; `load` fails on a missing table until the
+/// agent asks for the schema to be recreated: red once, then green.
+fn healing_pipeline() -> Pipeline {
+    Pipeline::new(&format!(
+        r#"[[steps]]
+name = "extract"
+run = "echo extracting rows=1200; sleep 0.3"
+
+[[steps]]
+name = "load"
+run = "if [ \"$AUTO_ETL_RECREATE_SCHEMA\" = 1 ]; then echo loaded rows=1200; else echo \"ERROR 1146 (42S02) at line 3: Table 'etl.sales' doesn't exist\"; exit 1; fi"
+
+[[steps]]
+name = "publish"
+run = "echo published"
+
+[cycle]
+max_iterations = 3
+{FAST}
+validator = "echo validated"
+"#
+    ))
+}
+
+/// The newest report file of a pipeline.
+fn report_path(pipe: &Pipeline) -> PathBuf {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(pipe.path().join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with("auto_cycle_report_") && n.ends_with(".json")
+        })
+        .collect();
+    paths.sort();
+    paths.pop().expect("a report")
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The screenshot of a healed run's report, written to the test output
+/// directory (`target/tmp/people/`) for people and CI artifacts. Without a
+/// browser this test fails, in CI and out: scripts/test.sh installs
+/// Debian's chromium.
+#[test]
+fn the_html_report_of_a_healed_run_is_screenshotted_in_chromium() {
+    let pipe = healing_pipeline();
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("people");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let png = out_dir.join("report-healed.png");
+    let _ = std::fs::remove_file(&png);
+    let shot = Command::new(repo_root().join("scripts/screenshot-report.sh"))
+        .arg(report_path(&pipe))
+        .arg(&png)
+        .arg("1280x2100")
+        .env("AUTO_ETL", bin())
+        .output()
+        .expect("run scripts/screenshot-report.sh");
+    assert!(
+        shot.status.success(),
+        "screenshot failed (exit {:?}; exit 3 = no chromium: scripts/test.sh installs it): {}",
+        shot.status.code(),
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let bytes = std::fs::read(&png).expect("the screenshot");
+    assert_eq!(png_size(&bytes), (1280, 2100));
+    // A blank or unstyled page compresses to a few kB; this one has
+    // tables, charts and text.
+    assert!(bytes.len() > 60_000, "{} bytes", bytes.len());
+    let page = AutoEtl::new(pipe.path())
+        .args(["report"])
+        .arg_path(&report_path(&pipe))
+        .args(["--format", "html"])
+        .run()
+        .stdout;
+    assert!(page.contains("auto-etl GREEN: green at iteration 2"));
+    assert!(page.contains(">no_such_table<"));
+    assert!(
+        page.contains("Table &#39;etl.sales&#39; doesn&#39;t exist")
+            || page.contains("Table 'etl.sales' doesn't exist")
+    );
+    for h in [
+        "Timeline",
+        "Failures",
+        "Adjustments",
+        "Performance per step",
+        "Machine health",
+        "Risk",
+        "Recovery actions",
+    ] {
+        assert!(page.contains(&format!("<h2>{h}</h2>")), "{h}");
+    }
+    let header = &page[page.find("<header").unwrap()..page.find("</header>").unwrap()];
+    assert!(!header.contains("critical"), "{header}");
+}
+
+/// The summary said "still failing after 2 iteration(s) (max-iterations)
+/// after 2 iteration(s)".
+#[test]
+fn the_summary_of_a_red_run_says_the_count_once() {
+    let pipe = Pipeline::new(&format!(
+        "[orchestrator]\ncommand = \"echo 'could not connect to server: Connection refused'; exit 1\"\n[cycle]\nmax_iterations = 2\n{FAST}"
+    ));
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let first = run.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("auto-etl RED: still failing after 2 iteration(s) (max-iterations), "),
+        "{first}"
+    );
+    assert_eq!(first.matches("iteration(s)").count(), 1, "{first}");
+}
+
+/// Steps were numbered 1/3, 2/3, 3/3 and then the validator (4/4); and a
+/// failed step followed by two skipped ones read "3 of 3 step(s) did not
+/// succeed".
+#[test]
+fn steps_and_validator_share_one_numbering_and_skips_are_not_failures() {
+    let pipe = healing_pipeline();
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report_path(&pipe)).unwrap()).unwrap();
+    let second_log = report["cycles"][1]["log_file"].as_str().unwrap();
+    let log = std::fs::read_to_string(pipe.path().join(second_log)).unwrap();
+    for header in [
+        "step extract (1/4)",
+        "step load (2/4)",
+        "step publish (3/4)",
+        "step validator (4/4)",
+    ] {
+        assert!(log.contains(header), "{header} in\n{log}");
+    }
+    let exit = report["cycles"][0]["validations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "exit codes")
+        .unwrap()
+        .clone();
+    assert_eq!(exit["detail"], "1 of 3 step(s) did not succeed, 1 skipped");
+}
+
+/// `--dry-run` printed `checkpoints Ref`.
+#[test]
+fn the_dry_run_plan_names_the_checkpoint_mode_as_the_config_does() {
+    let pipe = Pipeline::new("[orchestrator]\ncommand = \"true\"\n");
+    let run = AutoEtl::new(pipe.path()).args(["--dry-run"]).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("checkpoints ref\n"), "{}", run.stdout);
+}
