@@ -241,6 +241,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn push(shared: &Shared, sample: HealthSample) {
+    tracing::debug!(
+        "health sample: cpu {:.0} % busy, memory {:.0} % used, score {:.0}{}",
+        sample.cpu_percent,
+        sample.memory_percent,
+        sample.overall_score,
+        if sample.alerts.is_empty() {
+            String::new()
+        } else {
+            format!(", alerts: {}", sample.alerts.join("; "))
+        }
+    );
     let mut samples = lock(&shared.samples);
     if samples.len() >= MAX_SAMPLES {
         samples.remove(0);

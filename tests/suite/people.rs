@@ -170,3 +170,92 @@ fn the_dry_run_plan_names_the_checkpoint_mode_as_the_config_does() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("checkpoints ref\n"), "{}", run.stdout);
 }
+
+/// `AUTO_ETL_MAX_ITERATIONS=zero` was reported as `--max-iterations`, a
+/// flag the user never typed.
+#[test]
+fn a_bad_environment_value_is_named_by_its_variable() {
+    let pipe = Pipeline::new("[orchestrator]\ncommand = \"true\"\n");
+    for value in ["zero", "0"] {
+        let run = AutoEtl::new(pipe.path())
+            .env("AUTO_ETL_MAX_ITERATIONS", value)
+            .args(["--dry-run"])
+            .run();
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("AUTO_ETL_MAX_ITERATIONS"),
+            "{value}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("--max-iterations"),
+            "{value}: {}",
+            run.stderr
+        );
+    }
+    let run = AutoEtl::new(pipe.path())
+        .args(["--dry-run", "--max-iterations", "0"])
+        .run();
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("command line: --max-iterations: 0 is out of range"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The config was only looked for in the current directory; git, cargo and
+/// just look in the parents too.
+#[test]
+fn the_config_is_found_from_a_subdirectory_of_the_repository() {
+    let pipe = Pipeline::new("[orchestrator]\ncommand = \"true\"\n");
+    std::fs::create_dir(pipe.path().join(".git")).unwrap();
+    let sub = pipe.path().join("etl/jobs");
+    std::fs::create_dir_all(&sub).unwrap();
+    let run = AutoEtl::new(&sub).args(["--dry-run"]).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let root = pipe.path().canonicalize().unwrap();
+    assert!(
+        run.stdout
+            .contains(&format!("auto-etl plan for {}", root.display()))
+            || run
+                .stdout
+                .contains(&format!("auto-etl plan for {}", pipe.path().display())),
+        "{}",
+        run.stdout
+    );
+}
+
+/// `man` worked but was not in `--help`.
+#[test]
+fn the_help_lists_man_and_man_prints_a_page() {
+    let help = AutoEtl::new(Path::new(".")).args(["--help"]).run();
+    assert!(
+        help.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("man ")),
+        "{}",
+        help.stdout
+    );
+    let man = AutoEtl::new(Path::new(".")).args(["man"]).run();
+    assert_eq!(man.code, 0);
+    assert!(
+        man.stdout.starts_with(".ie") || man.stdout.contains(".TH"),
+        "{}",
+        man.stdout
+    );
+}
+
+/// `--debug` printed no DEBUG line: it only echoed the steps' output.
+#[test]
+fn debug_prints_debug_lines() {
+    let pipe = Pipeline::new(&format!(
+        "[orchestrator]\ncommand = \"echo step-output-here; sleep 1.2\"\n[cycle]\nmax_iterations = 1\n{FAST}"
+    ));
+    let run = AutoEtl::new(pipe.path()).args(["--debug"]).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("DEBUG"), "{}", run.stderr);
+    assert!(run.stderr.contains("health sample: cpu"), "{}", run.stderr);
+    assert!(run.stderr.contains("step-output-here"), "{}", run.stderr);
+}
