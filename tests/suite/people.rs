@@ -259,3 +259,45 @@ fn debug_prints_debug_lines() {
     assert!(run.stderr.contains("health sample: cpu"), "{}", run.stderr);
     assert!(run.stderr.contains("step-output-here"), "{}", run.stderr);
 }
+
+/// `init` found only tools/orchestrate_*.py; a dbt project with a compose
+/// file whose database has a healthcheck got a placeholder.
+#[test]
+fn init_detects_a_dbt_project_and_waits_for_healthy_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("dbt_project.yml"),
+        "name: shop\nversion: '1.0.0'\nprofile: shop\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("packages.yml"),
+        "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.1.1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("docker-compose.yml"),
+        "services:\n  warehouse:\n    image: postgres:16\n    container_name: wh\n    healthcheck:\n      test: [\"CMD-SHELL\", \"pg_isready\"]\n",
+    )
+    .unwrap();
+    let run = AutoEtl::new(d).args(["init"]).run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("from dbt_project.yml: dbt deps; dbt build"),
+        "{}",
+        run.stdout
+    );
+    // What init wrote loads (dbt itself is not installed here, so the
+    // pre-flight of a real run would stop on the missing program).
+    let outside = auto_etl::config::Outside {
+        cwd: d.to_path_buf(),
+        ci: false,
+        env_push: false,
+    };
+    let cfg = auto_etl::config::load(&Default::default(), &outside).unwrap();
+    let runs: Vec<&str> = cfg.steps.iter().map(|s| s.run.as_str()).collect();
+    assert_eq!(runs, ["dbt deps", "dbt build"]);
+    assert_eq!(cfg.steps[0].wait_for, ["container:wh:healthy"]);
+}
