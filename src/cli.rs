@@ -43,8 +43,7 @@ pub enum Command {
     Init(InitArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
-    /// Print the man page (roff) generated from this command line.
-    #[command(hide = true)]
+    /// Print the man page (roff): `auto-etl man | man -l -`.
     Man,
 }
 
@@ -86,7 +85,7 @@ pub struct RunArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Configuration")]
 pub struct CommonArgs {
-    /// The config file [default: ./auto-etl.toml]
+    /// The config file [default: auto-etl.toml here or in the nearest parent, up to the repository root]
     #[arg(long, env = "AUTO_ETL_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Debug logging, and each step's output echoed to the console.
@@ -322,6 +321,14 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// `man` worked but `--help` did not list it.
+    #[test]
+    fn the_help_lists_every_command() {
+        let help = Cli::command().term_width(100).render_help().to_string();
+        assert!(help.contains("  man "), "{help}");
+        insta::assert_snapshot!(help);
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! `auto-etl init`: writes a commented `auto-etl.toml` tuned to what the
-//! current repository holds (a compose file, orchestrator scripts), and
-//! keeps `logs/` out of git.
+//! current repository holds (a dbt project, a Makefile, package.json
+//! scripts, Python layouts, a compose file and its healthchecks), and keeps
+//! `logs/` out of git.
+
+mod detect;
+
+pub use detect::{PlanGuess, StepGuess};
 
 use crate::cli::InitArgs;
 use crate::exit;
@@ -16,14 +21,18 @@ pub struct Findings {
     pub project: String,
     /// Host ports the compose file publishes.
     pub ports: Vec<u16>,
-    /// `tools/orchestrate_*.py` (or another `tools/*.py`), relative.
-    pub orchestrator: Option<String>,
-    /// `tools/validate_*.py`, relative.
-    pub validator: Option<String>,
+    /// Compose services with a healthcheck, as `container:NAME:healthy`.
+    pub wait_for: Vec<String>,
+    /// How the pipeline runs, when a known layout was found.
+    pub plan: Option<PlanGuess>,
+    /// Other layouts found but not chosen, e.g. `Makefile (make etl)`.
+    pub also: Vec<String>,
 }
 
 /// Looks at `dir`.
 pub fn inspect(dir: &Path) -> Findings {
+    let is_file = |f: &str| dir.join(f).is_file();
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
     let compose_file = [
         "compose.yaml",
         "compose.yml",
@@ -31,39 +40,53 @@ pub fn inspect(dir: &Path) -> Findings {
         "docker-compose.yaml",
     ]
     .into_iter()
-    .find(|f| dir.join(f).is_file())
+    .find(|f| is_file(f))
     .map(String::from);
-    let compose_text = compose_file
-        .as_ref()
-        .and_then(|f| std::fs::read_to_string(dir.join(f)).ok())
-        .unwrap_or_default();
+    let compose_text = compose_file.as_deref().map(read).unwrap_or_default();
     let project = compose_text
         .lines()
         .find_map(|l| l.strip_prefix("name:"))
         .map(|n| n.trim().trim_matches(['"', '\'']).to_string())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| crate::config::compose_project_name(dir));
-    let mut scripts: Vec<String> = std::fs::read_dir(dir.join("tools"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".py"))
-                .collect()
-        })
-        .unwrap_or_default();
-    scripts.sort();
-    let pick = |prefix: &str| {
-        scripts
-            .iter()
-            .find(|n| n.starts_with(prefix))
-            .map(|n| format!("tools/{n}"))
+    let py = |sub: &str| -> Vec<String> {
+        std::fs::read_dir(dir.join(sub))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".py"))
+                    .collect()
+            })
+            .unwrap_or_default()
     };
+    // Most specific first: a dbt project's Makefile usually wraps dbt.
+    let guesses: Vec<PlanGuess> = [
+        detect::dbt(is_file("dbt_project.yml"), is_file("packages.yml")),
+        ["Makefile", "makefile", "GNUmakefile"]
+            .into_iter()
+            .find(|m| is_file(m))
+            .and_then(|m| detect::make(&read(m))),
+        detect::npm(&read("package.json")),
+        detect::python(&py("etl"), &py("tools")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let also = guesses
+        .iter()
+        .skip(1)
+        .map(|g| {
+            let runs: Vec<&str> = g.steps.iter().map(|s| s.run.as_str()).collect();
+            format!("{} ({})", g.from, runs.join("; "))
+        })
+        .collect();
     Findings {
+        wait_for: detect::healthy_targets(&compose_text, &project),
         compose_file,
         project,
         ports: published_ports(&compose_text),
-        orchestrator: pick("orchestrate").or_else(|| pick("run")),
-        validator: pick("validate"),
+        plan: guesses.into_iter().next(),
+        also,
     }
 }
 
@@ -93,45 +116,15 @@ pub fn render(f: &Findings) -> String {
     let mut o = String::new();
     o.push_str("# auto-etl configuration: written by `auto-etl init`; edit freely.\n");
     o.push_str("# Precedence: flag > AUTO_ETL_* environment > this file > default.\n\n");
-    o.push_str("[orchestrator]\n");
-    match &f.orchestrator {
-        Some(script) => {
-            let _ = writeln!(o, "# Found {script}: the pipeline's orchestrator.");
-            let _ = writeln!(o, "command = {}", toml_str(&format!("python3 {script}")));
-        }
-        None => {
-            o.push_str("# No orchestrator script found (tools/orchestrate_*.py). REPLACE this\n");
-            o.push_str("# placeholder with the command that runs your pipeline, or use\n");
-            o.push_str("# [[steps]] tables (name, run, timeout) instead of [orchestrator].\n");
-            o.push_str(
-                "command = \"echo 'auto-etl: set [orchestrator] command in auto-etl.toml' >&2; exit 2\"\n",
-            );
-        }
-    }
-    o.push_str("timeout = \"10m\"\n");
-    if f.ports.is_empty() {
-        o.push_str("# Readiness before the run, bounded by the service wait:\n");
-        o.push_str("# wait_for = [\"tcp:127.0.0.1:5432\", \"container:db:healthy\"]\n");
-    } else {
-        let targets: Vec<String> = f
-            .ports
-            .iter()
-            .map(|p| toml_str(&format!("tcp:127.0.0.1:{p}")))
-            .collect();
-        let _ = writeln!(
-            o,
-            "# The compose file publishes these ports; uncomment to wait for them\n# before each run (bounded by the service wait):\n# wait_for = [{}]",
-            targets.join(", ")
-        );
-    }
+    run_section(&mut o, f);
     o.push_str("\n[cycle]\nmax_iterations = 5\n# max_elapsed = \"1h\"\nservice_wait = \"10s\"            # raised on connection_refused\n");
     o.push_str(
         "[cycle.backoff]\ninitial = \"2s\"\nmultiplier = 2.0\nmax = \"60s\"\njitter = \"full\"\n\n",
     );
     o.push_str("[verify]\n# Markers in the output; [] relies on exit codes alone.\nsuccess_patterns = []\nerror_patterns = [\"❌\", \"FAILED\", \"ERROR\"]\n# expected_files = [\"output/*.csv\"]\n");
-    match &f.validator {
+    match f.plan.as_ref().and_then(|p| p.validator.as_ref()) {
         Some(v) => {
-            let _ = writeln!(o, "validator = {}", toml_str(&format!("python3 {v}")));
+            let _ = writeln!(o, "validator = {}", toml_str(v));
         }
         None => o.push_str("# validator = \"python3 tools/validate.py\"\n"),
     }
@@ -151,6 +144,73 @@ pub fn render(f: &Findings) -> String {
     o.push_str("[cleanup]\n# Generated files removed before each run (inside the repository only).\npaths = []\n\n");
     o.push_str("[report]\ndir = \"logs\"\n# junit = \"logs/junit.xml\"\n");
     o
+}
+
+/// `[orchestrator]` for one command, `[[steps]]` for several, with the
+/// readiness targets and what else was found as comments.
+fn run_section(o: &mut String, f: &Findings) {
+    let Some(plan) = &f.plan else {
+        o.push_str("[orchestrator]\n");
+        o.push_str("# No known layout found (dbt_project.yml, a Makefile target, package.json\n");
+        o.push_str("# scripts, etl/*.py, tools/orchestrate_*.py). REPLACE this placeholder with\n");
+        o.push_str("# the command that runs your pipeline, or use [[steps]] tables instead.\n");
+        o.push_str(
+            "command = \"echo 'auto-etl: set [orchestrator] command in auto-etl.toml' >&2; exit 2\"\n",
+        );
+        o.push_str("timeout = \"10m\"\n");
+        wait_lines(o, f);
+        return;
+    };
+    let _ = writeln!(o, "# Found {}: how this pipeline runs.", plan.from);
+    for a in &f.also {
+        let _ = writeln!(o, "# Also found: {a}.");
+    }
+    if let [only] = plan.steps.as_slice() {
+        o.push_str("[orchestrator]\n");
+        let _ = writeln!(o, "command = {}", toml_str(&only.run));
+        o.push_str("timeout = \"10m\"\n");
+        wait_lines(o, f);
+        return;
+    }
+    for (i, s) in plan.steps.iter().enumerate() {
+        if i > 0 {
+            o.push('\n');
+        }
+        o.push_str("[[steps]]\n");
+        let _ = writeln!(o, "name = {}", toml_str(&s.name));
+        let _ = writeln!(o, "run = {}", toml_str(&s.run));
+        o.push_str("timeout = \"10m\"\n");
+        if i == 0 {
+            wait_lines(o, f);
+        }
+    }
+}
+
+/// `wait_for`: compose services with a healthcheck are waited for; published
+/// ports are offered as a commented alternative.
+fn wait_lines(o: &mut String, f: &Findings) {
+    if !f.wait_for.is_empty() {
+        let targets: Vec<String> = f.wait_for.iter().map(|t| toml_str(t)).collect();
+        let _ = writeln!(
+            o,
+            "# Services with a healthcheck in the compose file: waited for before the\n# run, bounded by the service wait.\nwait_for = [{}]",
+            targets.join(", ")
+        );
+    } else if f.ports.is_empty() {
+        o.push_str("# Readiness before the run, bounded by the service wait:\n");
+        o.push_str("# wait_for = [\"tcp:127.0.0.1:5432\", \"container:db:healthy\"]\n");
+    } else {
+        let targets: Vec<String> = f
+            .ports
+            .iter()
+            .map(|p| toml_str(&format!("tcp:127.0.0.1:{p}")))
+            .collect();
+        let _ = writeln!(
+            o,
+            "# The compose file publishes these ports; uncomment to wait for them\n# before each run (bounded by the service wait):\n# wait_for = [{}]",
+            targets.join(", ")
+        );
+    }
 }
 
 /// What `init` did.
@@ -229,10 +289,15 @@ pub fn run(args: InitArgs) -> anyhow::Result<u8> {
     match init_in(&dir, args.force) {
         Ok(w) => {
             println!("wrote {}", w.config.display());
-            if let Some(s) = &w.findings.orchestrator {
-                println!("  orchestrator: python3 {s}");
-            } else {
-                println!("  no orchestrator script found: set [orchestrator] command");
+            match &w.findings.plan {
+                Some(p) => {
+                    let runs: Vec<&str> = p.steps.iter().map(|s| s.run.as_str()).collect();
+                    println!("  from {}: {}", p.from, runs.join("; "));
+                }
+                None => println!("  no known layout found: set [orchestrator] command"),
+            }
+            if !w.findings.wait_for.is_empty() {
+                println!("  waits for {}", w.findings.wait_for.join(", "));
             }
             if let Some(c) = &w.findings.compose_file {
                 println!("  docker project {} (from {c})", w.findings.project);
@@ -268,15 +333,78 @@ mod tests {
         let f = inspect(d);
         assert_eq!(f.project, "etl");
         assert_eq!(f.ports, vec![5432, 8123]);
+        let plan = f.plan.clone().unwrap();
+        assert_eq!(plan.steps[0].run, "python3 tools/orchestrate_etl_init.py");
         assert_eq!(
-            f.orchestrator.as_deref(),
-            Some("tools/orchestrate_etl_init.py")
+            plan.validator.as_deref(),
+            Some("python3 tools/validate_etl_simple.py")
         );
-        assert_eq!(f.validator.as_deref(), Some("tools/validate_etl_simple.py"));
         let text = render(&f);
         assert!(text.contains("command = \"python3 tools/orchestrate_etl_init.py\""));
         assert!(text.contains("# wait_for = [\"tcp:127.0.0.1:5432\", \"tcp:127.0.0.1:8123\"]"));
         assert!(text.contains("project = \"etl\""));
+    }
+
+    /// `init` found only tools/orchestrate_*.py: not etl/*.py stages, nor
+    /// the healthchecks of the compose file.
+    #[test]
+    fn python_stages_and_healthchecks_become_steps_and_wait_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("compose.yaml"),
+            "name: shop\nservices:\n  db:\n    image: postgres:16\n    healthcheck:\n      test: [\"CMD-SHELL\", \"pg_isready\"]\n",
+        )
+        .unwrap();
+        std::fs::create_dir(d.join("etl")).unwrap();
+        for f in ["extract.py", "transform.py", "load.py"] {
+            std::fs::write(d.join("etl").join(f), "").unwrap();
+        }
+        std::fs::write(d.join("Makefile"), "etl:\n\tpython3 -m etl\n").unwrap();
+        let f = inspect(d);
+        assert_eq!(f.wait_for, ["container:shop-db-1:healthy"]);
+        let text = render(&f);
+        insta::assert_snapshot!(text);
+        // What init writes must load.
+        let args = crate::cli::RunArgs::default();
+        let outside = crate::config::Outside {
+            cwd: d.to_path_buf(),
+            ci: false,
+            env_push: false,
+        };
+        let cfg = crate::config::resolve(
+            &text,
+            "auto-etl.toml",
+            d.to_path_buf(),
+            None,
+            &args,
+            &outside,
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(cfg.steps.len(), 1, "the Makefile target wraps the stages");
+        assert_eq!(cfg.steps[0].run, "make etl");
+        assert!(text.contains("# Also found: etl/*.py (python3 etl/extract.py; python3 etl/transform.py; python3 etl/load.py)."));
+        std::fs::remove_file(d.join("Makefile")).unwrap();
+        let text = render(&inspect(d));
+        let cfg = crate::config::resolve(
+            &text,
+            "auto-etl.toml",
+            d.to_path_buf(),
+            None,
+            &args,
+            &outside,
+        )
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let runs: Vec<&str> = cfg.steps.iter().map(|s| s.run.as_str()).collect();
+        assert_eq!(
+            runs,
+            [
+                "python3 etl/extract.py",
+                "python3 etl/transform.py",
+                "python3 etl/load.py"
+            ]
+        );
+        assert_eq!(cfg.steps[0].wait_for, ["container:shop-db-1:healthy"]);
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub fn main_entry() -> u8 {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            let argv: Vec<String> = std::env::args().collect();
+            if let Some(msg) = config::spelling::env_value_error(&e, &argv) {
+                eprintln!("auto-etl: {msg}");
+                return exit::USAGE;
+            }
             let _ = e.print();
             return if e.use_stderr() {
                 exit::USAGE

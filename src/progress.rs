@@ -113,8 +113,20 @@ impl ProgressObserver {
     }
 }
 
+/// Debug logging streams DEBUG lines and each step's output to stderr line
+/// by line; a spinner redrawn between them leaves its frames in the
+/// terminal's scrollback (and in any `script`/tmux log of it), so the
+/// display steps aside and the plain log lines say it all.
+fn debugging() -> bool {
+    tracing::enabled!(tracing::Level::DEBUG)
+}
+
 impl Observer for ProgressObserver {
     fn event(&mut self, event: &Event) {
+        if debugging() {
+            self.clear();
+            return;
+        }
         match event {
             Event::RunStart { max_iterations, .. } => self.max_iterations = *max_iterations,
             Event::IterationStart { iteration } => {
@@ -145,6 +157,30 @@ impl Observer for ProgressObserver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--debug` on a terminal left spinner frames between the DEBUG and
+    /// step output lines.
+    #[test]
+    fn steps_aside_while_debug_logging_is_on() {
+        let debug = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(debug, || {
+            let mut o = ProgressObserver::with_target(ProgressDrawTarget::hidden);
+            o.event(&Event::IterationStart { iteration: 1 });
+            assert!(o.bar.is_none(), "no bar is drawn while debugging");
+        });
+        let info = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(info, || {
+            let mut o = ProgressObserver::with_target(ProgressDrawTarget::hidden);
+            o.event(&Event::IterationStart { iteration: 1 });
+            assert!(o.bar.is_some());
+        });
+    }
 
     #[test]
     fn follows_a_whole_run_without_a_terminal() {

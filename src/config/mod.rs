@@ -3,6 +3,7 @@
 
 pub mod duration;
 mod file;
+pub mod spelling;
 
 use crate::backoff::{Backoff, Jitter};
 use crate::classify::{FailureClass, Markers, Rule, RuleError, RuleSet, RuleSource};
@@ -19,10 +20,13 @@ pub use file::RuleFile;
 /// The default config file name, looked up in the current directory.
 pub const FILE_NAME: &str = "auto-etl.toml";
 
+/// The origin of a flag error before it is known which of the two it was.
+const FLAG_ORIGIN: &str = "command line or environment";
+
 /// A configuration error: names the file, the line and the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("no {FILE_NAME} in {dir}: run `auto-etl init` to write one, or `auto-etl demo` to see the agent at work")]
+    #[error("no {FILE_NAME} in {dir} or its parents up to the repository root: run `auto-etl init` to write one, or `auto-etl demo` to see the agent at work")]
     Missing { dir: PathBuf },
     #[error("cannot read {path}: {source}")]
     Read {
@@ -106,6 +110,17 @@ pub enum CheckpointMode {
     Ref,
     Branch,
     Off,
+}
+
+impl CheckpointMode {
+    /// The name as `[git] checkpoint` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckpointMode::Ref => "ref",
+            CheckpointMode::Branch => "branch",
+            CheckpointMode::Off => "off",
+        }
+    }
 }
 
 /// `[git]`, resolved.
@@ -215,15 +230,9 @@ impl Outside {
 pub fn load(args: &RunArgs, outside: &Outside) -> Result<Config, ConfigError> {
     let path = match &args.common.config {
         Some(p) => outside.cwd.join(p),
-        None => {
-            let p = outside.cwd.join(FILE_NAME);
-            if !p.exists() {
-                return Err(ConfigError::Missing {
-                    dir: outside.cwd.clone(),
-                });
-            }
-            p
-        }
+        None => find_config(&outside.cwd).ok_or_else(|| ConfigError::Missing {
+            dir: outside.cwd.clone(),
+        })?,
     };
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
         path: path.clone(),
@@ -233,6 +242,7 @@ pub fn load(args: &RunArgs, outside: &Outside) -> Result<Config, ConfigError> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| outside.cwd.clone());
+    let argv: Vec<String> = std::env::args().collect();
     resolve(
         &text,
         &path.display().to_string(),
@@ -241,6 +251,46 @@ pub fn load(args: &RunArgs, outside: &Outside) -> Result<Config, ConfigError> {
         args,
         outside,
     )
+    .map_err(|e| e.named_where_given(&argv))
+}
+
+impl ConfigError {
+    /// A flag error names the option as the user gave it: the flag, or its
+    /// environment variable when the flag is not on the command line.
+    pub fn named_where_given(self, argv: &[String]) -> ConfigError {
+        match self {
+            ConfigError::Flag {
+                origin,
+                key,
+                message,
+            } if origin == FLAG_ORIGIN && key.starts_with("--") => {
+                let (origin, key) = spelling::source_of(&key, argv);
+                ConfigError::Flag {
+                    origin: origin.into(),
+                    key,
+                    message,
+                }
+            }
+            other => other,
+        }
+    }
+}
+
+/// The `auto-etl.toml` of `start` or of its nearest parent, looking no
+/// higher than the repository root (the first directory with a `.git`), as
+/// git, cargo and just find theirs; up to the filesystem root outside a
+/// repository.
+pub fn find_config(start: &Path) -> Option<PathBuf> {
+    for dir in start.ancestors() {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() {
+            return None;
+        }
+    }
+    None
 }
 
 /// Parses a rules-only file (`classify --rules`): `[[rules]]` tables.
@@ -305,7 +355,12 @@ fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> ConfigError {
         .split('`')
         .nth(1)
         .filter(|_| message.starts_with("unknown field"))
-        .map(str::to_string)
+        .map(
+            |field| match e.span().and_then(|sp| table_at(text, sp.start)) {
+                Some(table) => format!("{table}.{field}"),
+                None => field.to_string(),
+            },
+        )
         .or_else(|| e.span().and_then(|sp| key_on_line(text, sp.start)))
         .unwrap_or_else(|| "toml".into());
     ConfigError::Invalid {
@@ -314,6 +369,32 @@ fn toml_error(origin: &str, text: &str, e: &toml::de::Error) -> ConfigError {
         key,
         message,
     }
+}
+
+/// The table a position of the file is in, as a key path: `cycle`,
+/// `cycle.backoff`, `steps[1]` for the second `[[steps]]`; None at the top.
+fn table_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    let header = before
+        .lines()
+        .map(str::trim)
+        .rfind(|l| l.starts_with('['))?;
+    let header = header.split('#').next().unwrap_or(header).trim();
+    if let Some(name) = header.strip_prefix("[[").and_then(|h| h.strip_suffix("]]")) {
+        let name = name.trim();
+        let index = before
+            .lines()
+            .filter(|l| {
+                let l = l.trim();
+                l.strip_prefix("[[")
+                    .and_then(|h| h.split("]]").next())
+                    .is_some_and(|h| h.trim() == name)
+            })
+            .count();
+        return Some(format!("{name}[{}]", index.saturating_sub(1)));
+    }
+    let name = header.strip_prefix('[')?.strip_suffix(']')?.trim();
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// The `key` of a `key = value` line holding `offset`, for errors the
@@ -333,7 +414,7 @@ fn flag_duration(text: &Option<String>, key: &str) -> Result<Option<Duration>, C
     text.as_ref()
         .map(|t| {
             duration::parse(t).map_err(|message| ConfigError::Flag {
-                origin: "command line or environment".into(),
+                origin: FLAG_ORIGIN.into(),
                 key: key.into(),
                 message,
             })
@@ -550,7 +631,7 @@ fn build_cycle(f: &FileConfig, cx: &Ctx, args: &RunArgs) -> Result<CycleConfig, 
             match (&args.cycle.max_iterations, &f.cycle.max_iterations) {
                 (None, Some(v)) => cx.err(v, "cycle.max_iterations", message),
                 _ => ConfigError::Flag {
-                    origin: "command line or environment".into(),
+                    origin: FLAG_ORIGIN.into(),
                     key: "--max-iterations".into(),
                     message,
                 },

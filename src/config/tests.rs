@@ -75,7 +75,10 @@ fn a_flag_beats_the_file_and_the_file_beats_the_default() {
 #[test]
 fn errors_name_the_file_line_and_key() {
     let cases = [
-        ("[orchestrator]\ncommand = \"x\"\n\n[cycle]\nmax_iteratons = 3\n", "auto-etl.toml:5: max_iteratons: unknown field"),
+        ("[orchestrator]\ncommand = \"x\"\n\n[cycle]\nmax_iteratons = 3\n", "auto-etl.toml:5: cycle.max_iteratons: unknown field"),
+        ("[orchestrator]\ncommand = \"x\"\n[cycle.backoff]\nfactor = 3\n", "auto-etl.toml:4: cycle.backoff.factor: unknown field"),
+        ("[[steps]]\nname = \"a\"\nrun = \"x\"\n[[steps]]  # second\nname = \"b\"\nrn = \"y\"\n", "auto-etl.toml:6: steps[1].rn: unknown field"),
+        ("colour = 1\n[orchestrator]\ncommand = \"x\"\n", "auto-etl.toml:1: colour: unknown field"),
         ("[orchestrator]\ncommand = \"x\"\n[cycle]\nmax_iterations = 0\n", "auto-etl.toml:4: cycle.max_iterations: 0 is out of range"),
         ("[orchestrator]\ncommand = \"x\"\ntimeout = \"ten\"\n", "auto-etl.toml:3: orchestrator.timeout: `ten` is not a duration"),
         (
@@ -245,4 +248,39 @@ fn rollback_flag_beats_the_file_and_defaults_off() {
     assert!(resolve_text(MINIMAL, &["--rollback=yes"]).unwrap().rollback);
     let err = error_text(&format!("{MINIMAL}[git]\nrollback = \"yes\"\n"));
     assert!(err.contains("rollback"), "{err}");
+}
+
+#[test]
+fn the_config_is_found_in_a_parent_up_to_the_repository_root() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let deep = repo.join("etl/jobs");
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::create_dir(repo.join(".git")).unwrap();
+    assert_eq!(find_config(&deep), None);
+    std::fs::write(repo.join(FILE_NAME), MINIMAL).unwrap();
+    assert_eq!(find_config(&deep), Some(repo.join(FILE_NAME)));
+    assert_eq!(find_config(&repo), Some(repo.join(FILE_NAME)));
+    // Never past the repository root: a config above it belongs to
+    // something else.
+    std::fs::remove_file(repo.join(FILE_NAME)).unwrap();
+    std::fs::write(tmp.path().join(FILE_NAME), MINIMAL).unwrap();
+    assert_eq!(find_config(&deep), None);
+    // Outside any repository, the walk goes up to the filesystem root.
+    let loose = tmp.path().join("loose/a/b");
+    std::fs::create_dir_all(&loose).unwrap();
+    assert_eq!(find_config(&loose), Some(tmp.path().join(FILE_NAME)));
+}
+
+#[test]
+fn flag_errors_name_the_environment_variable_when_the_flag_was_not_given() {
+    let e = ConfigError::Flag {
+        origin: FLAG_ORIGIN.into(),
+        key: "--max-iterations".into(),
+        message: "0 is out of range (1 to 1000)".into(),
+    };
+    assert_eq!(
+        e.named_where_given(&["auto-etl".into()]).to_string(),
+        "environment: AUTO_ETL_MAX_ITERATIONS: 0 is out of range (1 to 1000)"
+    );
 }

@@ -339,7 +339,9 @@ impl Session {
     }
 
     async fn run_steps(&mut self, runner: &mut IterationRunner, plan: &Plan) -> Vec<StepOutcome> {
-        let total = self.cfg.steps.len();
+        // The validator runs as the last numbered step: count it, so the
+        // log does not say 1/1 and then (2/2).
+        let total = self.cfg.steps.len() + usize::from(self.cfg.verify.validator.is_some());
         let mut outcomes = Vec::with_capacity(total);
         let steps = self.cfg.steps.clone();
         for (index, step) in steps.iter().enumerate() {

@@ -32,7 +32,7 @@ pub fn render_plan(cfg: &Config) -> String {
     let mut out = String::new();
     out.push_str(&format!("auto-etl plan for {}\n", cfg.root.display()));
     out.push_str(&format!(
-        "  up to {} iteration(s){}; service wait {}; cleanup {}; checkpoints {:?}\n",
+        "  up to {} iteration(s){}; service wait {}; cleanup {}; checkpoints {}\n",
         cfg.cycle.max_iterations,
         cfg.cycle
             .max_elapsed
@@ -40,7 +40,7 @@ pub fn render_plan(cfg: &Config) -> String {
             .unwrap_or_default(),
         crate::config::duration::format(cfg.cycle.service_wait),
         cfg.docker.level,
-        cfg.git.mode
+        cfg.git.mode.as_str()
     ));
     for (i, s) in cfg.steps.iter().enumerate() {
         out.push_str(&format!(

@@ -74,11 +74,7 @@ pub fn judge(e: &Evidence) -> Verdict {
         } else if bad_steps.is_empty() {
             format!("{} step(s) exited 0", e.steps.len())
         } else {
-            format!(
-                "{} of {} step(s) did not succeed",
-                bad_steps.len(),
-                e.steps.len()
-            )
+            not_succeeded(&bad_steps, e.steps.len())
         },
     });
 
@@ -181,6 +177,21 @@ pub fn judge(e: &Evidence) -> Verdict {
         errors,
         errors_count,
         validations,
+    }
+}
+
+/// "1 of 3 step(s) did not succeed, 2 skipped": skipped steps did not fail, they
+/// never ran because an earlier one did.
+fn not_succeeded(bad: &[&StepOutcome], total: usize) -> String {
+    let skipped = bad
+        .iter()
+        .filter(|s| s.status == StepStatus::Skipped)
+        .count();
+    let failed = bad.len() - skipped;
+    if skipped == 0 {
+        format!("{failed} of {total} step(s) did not succeed")
+    } else {
+        format!("{failed} of {total} step(s) did not succeed, {skipped} skipped")
     }
 }
 

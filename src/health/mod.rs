@@ -7,11 +7,15 @@
 //! Decisions, in one place:
 //! - component score: `100 - usage %` for cpu, memory and disk (the fullest
 //!   of the watched paths); docker 100 when reachable, 0 when not;
-//! - overall score: weighted mean, cpu 0.2, memory 0.3, disk 0.3, docker
-//!   0.2 (weights of missing components are left out);
-//! - alerts: usage above 70 % is a warning, above 90 % critical; docker
-//!   unreachable is a warning (whether Docker is required is the cycle's
-//!   call, not health's);
+//! - overall score: weighted mean of memory 0.3, disk 0.3, docker 0.2
+//!   (weights of missing components are left out). CPU is not in it: a
+//!   pipeline step that keeps the cores busy is doing its job, and a score
+//!   that fell whenever a 2-core runner was busy made every green run read
+//!   "critical";
+//! - alerts describe the machine: memory or disk usage above 70 % is a
+//!   warning, above 90 % critical; docker unreachable is a warning (whether
+//!   Docker is required is the cycle's call, not health's). A busy CPU is
+//!   never an alert, only a note (information) in the summary;
 //! - session status: critical below an overall score of 30, warning below
 //!   50, else healthy, and never better than the last sample's worst alert;
 //! - trend: mean overall score of the second half of the samples against
@@ -37,12 +41,7 @@ pub const CRITICAL_SCORE: f64 = 30.0;
 pub const WARNING_SCORE: f64 = 50.0;
 /// Score points between the halves of a run that make a trend.
 pub const TREND_TOLERANCE: f64 = 5.0;
-const WEIGHTS: [(&str, f64); 4] = [
-    ("cpu", 0.2),
-    ("memory", 0.3),
-    ("disk", 0.3),
-    ("docker", 0.2),
-];
+const WEIGHTS: [(&str, f64); 3] = [("memory", 0.3), ("disk", 0.3), ("docker", 0.2)];
 
 /// The report's `automation_health`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,6 +52,9 @@ pub struct AutomationHealth {
     pub trending: String,
     pub alerts: Vec<String>,
     pub recommendations: Vec<String>,
+    /// Information that is not a problem of the machine (a busy CPU).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Samples the figures come from.
     #[serde(default)]
     pub samples: u32,
@@ -67,6 +69,7 @@ impl Default for AutomationHealth {
             trending: "stable".into(),
             alerts: vec!["no health samples were taken".into()],
             recommendations: Vec::new(),
+            notes: Vec::new(),
             samples: 0,
         }
     }
@@ -125,7 +128,7 @@ impl Level {
 /// One threshold crossed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
-    /// `cpu`, `memory`, `disk <path>` or `docker`.
+    /// `memory`, `disk <path>` or `docker`.
     pub component: String,
     pub level: Level,
     /// Usage in percent; 0 for docker.
@@ -250,7 +253,7 @@ pub fn alerts(r: &Reading) -> Vec<Alert> {
             });
         }
     };
-    usage("cpu".into(), r.cpu_percent);
+    // CPU is left out on purpose: see the module's decisions.
     usage("memory".into(), r.memory_percent);
     for d in &r.disks {
         usage(format!("disk {}", d.path), d.used_percent);

@@ -89,7 +89,9 @@ impl HealthConfig {
 }
 
 struct Shared {
-    system: Mutex<System>,
+    /// None when sysinfo could not start on this platform: samples then
+    /// carry disk and Docker figures only.
+    system: Mutex<Option<System>>,
     samples: Mutex<Vec<HealthSample>>,
     cfg: HealthConfig,
     /// The last system reading that came back in time: what a sample says
@@ -115,9 +117,17 @@ pub struct HealthMonitor {
 impl HealthMonitor {
     /// Starts sampling now (first sample right away). Needs a tokio runtime.
     pub fn start(cfg: HealthConfig) -> HealthMonitor {
-        let mut system = System::new();
-        // CPU usage is a difference between two refreshes: prime the first.
-        system.refresh_cpu_usage();
+        let system = match System::new() {
+            Ok(mut system) => {
+                // CPU usage is a difference between two refreshes: prime the first.
+                system.refresh_cpu_usage();
+                Some(system)
+            }
+            Err(e) => {
+                tracing::warn!("health: cannot read cpu and memory figures here: {e}");
+                None
+            }
+        };
         let shared = Arc::new(Shared {
             system: Mutex::new(system),
             samples: Mutex::new(Vec::new()),
@@ -241,6 +251,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 fn push(shared: &Shared, sample: HealthSample) {
+    tracing::debug!(
+        "health sample: cpu {:.0} % busy, memory {:.0} % used, score {:.0}{}",
+        sample.cpu_percent,
+        sample.memory_percent,
+        sample.overall_score,
+        if sample.alerts.is_empty() {
+            String::new()
+        } else {
+            format!(", alerts: {}", sample.alerts.join("; "))
+        }
+    );
     let mut samples = lock(&shared.samples);
     if samples.len() >= MAX_SAMPLES {
         samples.remove(0);
@@ -303,7 +324,19 @@ async fn read_system_bounded(shared: &Arc<Shared>) -> Reading {
 
 fn read_system(shared: &Shared) -> Reading {
     let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
-    let mut sys = lock(&shared.system);
+    let disks = shared
+        .cfg
+        .disk_paths
+        .iter()
+        .filter_map(|p| disk_usage(p).ok())
+        .collect();
+    let mut guard = lock(&shared.system);
+    let Some(sys) = guard.as_mut() else {
+        return Reading {
+            disks,
+            ..Reading::default()
+        };
+    };
     sys.refresh_cpu_usage();
     sys.refresh_memory();
     let (total, used) = match sys.cgroup_limits() {
@@ -322,12 +355,7 @@ fn read_system(shared: &Shared) -> Reading {
         },
         memory_used_mb: mb(used),
         memory_total_mb: mb(total),
-        disks: shared
-            .cfg
-            .disk_paths
-            .iter()
-            .filter_map(|p| disk_usage(p).ok())
-            .collect(),
+        disks,
         docker_reachable: None,
     }
 }

@@ -36,8 +36,26 @@ pub fn summarize(samples: &[HealthSample]) -> AutomationHealth {
             .map(|(a, count)| format!("{a} (in {count} of {} samples)", samples.len()))
             .collect(),
         recommendations: recommendations(&peaks, samples.len(), trending),
+        notes: cpu_note(samples).into_iter().collect(),
         samples: samples.len() as u32,
     }
+}
+
+/// A note on how busy the CPU was, when it was busy at all: information
+/// about the steps' load, never a problem of the machine.
+fn cpu_note(samples: &[HealthSample]) -> Option<String> {
+    let busy = samples
+        .iter()
+        .filter(|s| s.cpu_percent > super::WARNING_PERCENT)
+        .count();
+    let peak = samples.iter().map(|s| s.cpu_percent).fold(0.0, f64::max);
+    (busy > 0).then(|| {
+        format!(
+            "cpu busy (above {:.0} %) in {busy} of {} samples, peak {peak:.0} %: the steps used the cores; more cores would make them faster",
+            super::WARNING_PERCENT,
+            samples.len()
+        )
+    })
 }
 
 fn round1(v: f64) -> f64 {
@@ -73,10 +91,6 @@ fn recommendations(peaks: &[(Alert, usize)], samples: usize, trend: &str) -> Vec
         }
         seen.push(&a.component);
         let line = match a.component.as_str() {
-            "cpu" => format!(
-                "cpu: peaked at {:.0} %: run fewer things in parallel or give the runner more cores",
-                a.value
-            ),
             "memory" => format!(
                 "memory: peaked at {:.0} %: lower batch sizes or container memory limits, or add memory",
                 a.value

@@ -103,7 +103,7 @@ fn row(c: &CycleRecord) -> String {
     } else {
         format!("❌ {}", c.status)
     };
-    let classes = classes_of(c);
+    let classes = classes_with_where(c);
     let classes = if classes.is_empty() {
         c.errors
             .first()
@@ -111,11 +111,7 @@ fn row(c: &CycleRecord) -> String {
             .map(|e| cell(e))
             .unwrap_or_default()
     } else {
-        classes
-            .iter()
-            .map(|k| format!("`{k}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        classes.join(", ")
     };
     let adjustments = c
         .adjustments
@@ -129,6 +125,36 @@ fn row(c: &CycleRecord) -> String {
         c.duration_seconds,
         cut(&adjustments, CELL_MAX * 3)
     )
+}
+
+/// Each distinct class of a cycle as code, with what its first hit is
+/// about and where in the repository, when the classifier found them:
+/// `` `no_such_table` on `etl.sales` at `sql/load.sql:12` ``.
+fn classes_with_where(c: &CycleRecord) -> Vec<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for m in &c.classified_errors {
+        let class = m.class.as_str();
+        if seen.contains(&class) {
+            continue;
+        }
+        seen.push(class);
+        let mut text = format!("`{}`", code(class));
+        if let Some(s) = &m.subject {
+            text.push_str(&format!(" on `{}`", code(s)));
+        }
+        if let Some(s) = &m.source {
+            text.push_str(&format!(" at `{}`", code(s)));
+        }
+        out.push(text);
+    }
+    out
+}
+
+/// Text for inside backticks in a table cell: one line, bounded, no
+/// backtick or column break.
+fn code(text: &str) -> String {
+    cell(text).replace('`', "'")
 }
 
 /// Text made safe for one table cell: one line, no column breaks, bounded.
@@ -172,6 +198,19 @@ mod tests {
         );
         assert!(md.contains("| 3 | ✅ success |"), "{md}");
         assert!(md.contains("**Verdict:** `success`"), "{md}");
+    }
+
+    #[test]
+    fn subjects_and_sources_are_shown() {
+        let mut r = sample::report();
+        r.cycles[0].classified_errors[0].subject = Some("localhost:5432".into());
+        r.cycles[0].classified_errors[0].source = Some("tools/load.py:41".into());
+        let md = markdown(&r);
+        assert!(
+            md.contains("| `connection_refused` on `localhost:5432` at `tools/load.py:41` |"),
+            "{md}"
+        );
+        insta::assert_snapshot!(md);
     }
 
     #[test]

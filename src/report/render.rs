@@ -13,21 +13,9 @@ pub fn summary(report: &Report, path: &Path) -> String {
         "interrupted" => "INTERRUPTED",
         _ => "RED",
     };
-    let _ = writeln!(
-        out,
-        "auto-etl {verdict}: {} after {} iteration(s) in {:.1}s",
-        report.stop_reason, report.iterations_executed, report.total_duration_seconds
-    );
+    let _ = writeln!(out, "auto-etl {verdict}: {}", headline(report));
     for c in &report.cycles {
-        let classes: Vec<String> = {
-            let mut v: Vec<String> = Vec::new();
-            for m in &c.classified_errors {
-                if !v.contains(&m.class.to_string()) {
-                    v.push(m.class.to_string());
-                }
-            }
-            v
-        };
+        let classes = classes_with_subjects(c);
         let _ = write!(
             out,
             "  #{:<2} {:<11} {:>7.1}s",
@@ -54,6 +42,43 @@ pub fn summary(report: &Report, path: &Path) -> String {
     out
 }
 
+/// The stop reason with the count and time, said once: the reasons the
+/// loop gives ("green at iteration 3", "still failing after 10
+/// iteration(s) (max-iterations)") often name the count already.
+fn headline(report: &Report) -> String {
+    let reason = report.stop_reason.trim();
+    let time = format!("{:.1}s", report.total_duration_seconds);
+    if reason.is_empty() {
+        format!("{} iteration(s) in {time}", report.iterations_executed)
+    } else if reason.contains("iteration") {
+        format!("{reason}, {time} in all")
+    } else {
+        format!(
+            "{reason} after {} iteration(s) in {time}",
+            report.iterations_executed
+        )
+    }
+}
+
+/// Distinct classes of a cycle, each with the subject of its first hit
+/// when it has one: `no_such_table (etl.sales)`.
+fn classes_with_subjects(c: &super::CycleRecord) -> Vec<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for m in &c.classified_errors {
+        let class = m.class.as_str();
+        if seen.contains(&class) {
+            continue;
+        }
+        seen.push(class);
+        out.push(match &m.subject {
+            Some(s) => format!("{class} ({s})"),
+            None => class.to_string(),
+        });
+    }
+    out
+}
+
 /// One line on a `rollback` action: what went back, and where the failing
 /// state is kept.
 fn rollback_line(config: &serde_json::Value, success: bool) -> String {
@@ -68,4 +93,64 @@ fn rollback_line(config: &serde_json::Value, success: bool) -> String {
         short("to_commit"),
         text("from"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::sample;
+
+    fn red_after(n: u32) -> Report {
+        let mut r = sample::report();
+        let one = r.cycles[0].clone();
+        r.cycles = (1..=n)
+            .map(|i| {
+                let mut c = one.clone();
+                c.iteration = i;
+                c.adjustments.clear();
+                c
+            })
+            .collect();
+        r.status = "failed".into();
+        r.overall_success = false;
+        r.iterations_executed = n;
+        r.stop_reason = format!("still failing after {n} iteration(s) (max-iterations)");
+        r
+    }
+
+    /// "still failing after 10 iteration(s) (max-iterations) after 10
+    /// iteration(s)": the count was said twice.
+    #[test]
+    fn the_headline_says_the_count_once() {
+        let text = summary(&red_after(10), Path::new("logs/r.json"));
+        let first = text.lines().next().unwrap();
+        assert_eq!(first.matches("iteration(s)").count(), 1, "{first}");
+    }
+
+    #[test]
+    fn a_reason_without_a_count_gets_one() {
+        let mut r = sample::report();
+        r.status = "non_retryable".into();
+        r.stop_reason = "syntax_error cannot be fixed by retrying".into();
+        let text = summary(&r, Path::new("logs/r.json"));
+        assert!(text.starts_with("auto-etl STOPPED (not retryable): syntax_error cannot be fixed by retrying after 3 iteration(s) in 9.8s\n"), "{text}");
+    }
+
+    #[test]
+    fn summary_of_a_healed_run() {
+        let mut r = sample::report();
+        r.cycles[0].classified_errors[0].subject = Some("localhost:5432".into());
+        insta::assert_snapshot!(summary(
+            &r,
+            Path::new("logs/auto_cycle_report_20250109_123456.json")
+        ));
+    }
+
+    #[test]
+    fn summary_of_a_red_run() {
+        insta::assert_snapshot!(summary(
+            &red_after(3),
+            Path::new("logs/auto_cycle_report_20250109_123456.json")
+        ));
+    }
 }

@@ -252,7 +252,7 @@ fn a_bad_config_exits_2_naming_file_line_and_key() {
     assert_eq!(run.code, 2);
     assert!(
         run.stderr
-            .contains("auto-etl.toml:5: max_iteratons: unknown field"),
+            .contains("auto-etl.toml:5: cycle.max_iteratons: unknown field"),
         "{}",
         run.stderr
     );

@@ -195,3 +195,21 @@ fn a_stale_expected_file_left_from_before_is_not_green() {
         ["expected file output/*.csv: not written in this iteration (output/old.csv is left from before)"]
     );
 }
+
+/// "3 of 3 step(s) did not succeed" was said when one failed and the two
+/// after it were skipped.
+#[test]
+fn skipped_steps_are_not_counted_as_failed() {
+    let steps = [
+        step("extract", StepStatus::Failed, Some(1)),
+        step("load", StepStatus::Skipped, None),
+        step("report", StepStatus::Skipped, None),
+    ];
+    let v = judge_with(&steps, &ok_scan(), &[], None);
+    let exit = v
+        .validations
+        .iter()
+        .find(|c| c.name == "exit codes")
+        .unwrap();
+    assert_eq!(exit.detail, "1 of 3 step(s) did not succeed, 2 skipped");
+}
