@@ -197,12 +197,18 @@ pub fn finish(cfg: &Config, report: &Report, outcome: Outcome) -> u8 {
             outcome.code
         };
     }
-    match cfg.options.format {
+    let text = match cfg.options.format {
         OutputFormat::Json => match serde_json::to_string_pretty(report) {
-            Ok(text) => println!("{text}"),
-            Err(e) => eprintln!("auto-etl: cannot print the report: {e}"),
+            Ok(text) => text + "\n",
+            Err(e) => {
+                eprintln!("auto-etl: cannot print the report: {e}");
+                String::new()
+            }
         },
-        OutputFormat::Text => print!("{}", report::render::summary(report, &path)),
-    }
+        OutputFormat::Text => report::render::summary(report, &path),
+    };
+    // A reader that left (`| head`) changes nothing: the report is on disk
+    // and the exit code still says how the run went.
+    let _ = exit::write_stdout(text.as_bytes());
     outcome.code
 }

@@ -6,5 +6,6 @@ mod classify;
 mod cycle;
 mod docker;
 mod faults;
+mod locks;
 mod recovery;
 mod session;
