@@ -7,6 +7,7 @@ pub mod lock;
 mod preflight;
 pub mod record;
 mod recovery;
+pub mod run_id;
 pub mod signals;
 pub mod verify;
 
@@ -148,7 +149,7 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
             None
         }
     };
-    let run_id = record::new_run_id(&cfg.report_dir);
+    let run_id = run_id::claim(&cfg.root, &cfg.report_dir);
     let agent_log = cfg.report_dir.join(format!("auto_cycle_{run_id}.log"));
     let json_log = cfg.options.log_format == OutputFormat::Json;
     if let Err(e) = crate::logging::init(

@@ -10,23 +10,6 @@ use crate::exit;
 use crate::report::{self, CycleRecord, PlanRecord, Report, ReportFiles, StepRecord};
 use std::path::Path;
 
-/// `YYYYMMDD_HHMMSS` of now, local time; `_2`, `_3`... if a report of that
-/// id already exists in `dir`.
-pub fn new_run_id(dir: &Path) -> String {
-    let base = chrono::Local::now().format("%Y%m%d_%H%M%S").to_string();
-    let taken = |id: &str| {
-        dir.join(format!("auto_cycle_report_{id}.json")).exists()
-            || dir.join(format!("auto_cycle_{id}.log")).exists()
-    };
-    if !taken(&base) {
-        return base;
-    }
-    (2..)
-        .map(|n| format!("{base}_{n}"))
-        .find(|id| !taken(id))
-        .unwrap_or(base)
-}
-
 /// What `--dry-run` prints.
 pub fn render_plan(cfg: &Config) -> String {
     let mut out = String::new();

@@ -91,3 +91,72 @@ fn a_nul_byte_in_a_step_command_is_a_config_error_naming_file_line_and_key() {
     assert!(stderr.contains("run"), "{stderr}");
     assert!(stderr.contains("NUL"), "{stderr}");
 }
+
+/// A git repository with one commit and a config of one quick step.
+fn repo_pipeline() -> tempfile::TempDir {
+    use crate::support::git;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["config", "user.name", "Lock Tester"]);
+    git(root, &["config", "user.email", "tester@example.com"]);
+    let toml = FAST.replace("checkpoint = \"off\"", "checkpoint = \"ref\"");
+    std::fs::write(
+        root.join("auto-etl.toml"),
+        format!("[orchestrator]\ncommand = \"sleep 0.3\"\n{toml}"),
+    )
+    .unwrap();
+    std::fs::write(root.join(".gitignore"), "logs*/\n").unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "initial"]);
+    dir
+}
+
+#[test]
+fn two_runs_started_in_the_same_second_in_one_repo_get_their_own_run_ids() {
+    use crate::support::pipeline::reports_in;
+    // The two runs must start within one second; retried when the clock
+    // ticked between them, which makes the case vacuous.
+    for attempt in 0..5 {
+        let repo = repo_pipeline();
+        let spawn = |n: &str| {
+            let mut cmd = AutoEtl::new(repo.path())
+                .args(["--no-cleanup", "--report-dir", &format!("logs{n}")])
+                .args([
+                    "--project",
+                    &format!("h3-same-second-{n}-{}", std::process::id()),
+                ])
+                .command();
+            cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+            cmd.spawn().expect("spawn auto-etl")
+        };
+        let (a, b) = (spawn("a"), spawn("b"));
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(out.status.code(), Some(0), "{stderr}");
+        }
+        let ra = reports_in(&repo.path().join("logsa")).remove(0);
+        let rb = reports_in(&repo.path().join("logsb")).remove(0);
+        if ra["start_time"] != rb["start_time"] && attempt < 4 {
+            continue;
+        }
+        let (ia, ib) = (
+            ra["execution_id"].as_str().unwrap(),
+            rb["execution_id"].as_str().unwrap(),
+        );
+        assert_ne!(ia, ib, "both runs got one run id");
+        let refs = crate::support::git(
+            repo.path(),
+            &["for-each-ref", "--format=%(refname)", "refs/auto-etl/runs/"],
+        );
+        for id in [ia, ib] {
+            assert!(
+                refs.lines()
+                    .any(|r| r == format!("refs/auto-etl/runs/{id}")),
+                "{refs}"
+            );
+        }
+        return;
+    }
+}
