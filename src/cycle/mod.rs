@@ -165,6 +165,20 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
         );
         return exit::USAGE;
     }
+    // Before anything of this run starts: what a killed run left running
+    // here would fight it for ports, files and containers.
+    let sweep_started = Instant::now();
+    let swept = crate::orchestrator::leftovers::sweep(&cfg.report_dir).await;
+    let sweep_ms = sweep_started.elapsed().as_millis() as u64;
+    for s in &swept {
+        tracing::warn!(
+            "stopped {} process(es) left running by the killed run {} (groups {:?})",
+            s.processes.len(),
+            s.run_id,
+            s.groups
+        );
+    }
+    crate::orchestrator::leftovers::open(&cfg.report_dir, &run_id);
     let start = preflight::prepare(&mut cfg).await;
     if !start.blocking.is_empty() {
         for p in &start.blocking {
@@ -181,6 +195,14 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
     crate::orchestrator::procs::become_subreaper();
     let cancel = signals::listen();
     let mut recovery = RecoveryLog::default();
+    for s in swept {
+        recovery.record(
+            "restart",
+            serde_json::json!({"reason": "leftovers of a killed run", "run_id": s.run_id, "process_groups": s.groups, "processes_stopped": s.processes.len()}),
+            sweep_ms,
+            true,
+        );
+    }
     if start.risk.safe_mode {
         recovery.record(
             "safe_mode",
@@ -214,7 +236,10 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
         started: Instant::now(),
         cfg,
     };
-    session.run(agent_log).await
+    let code = session.run(agent_log).await;
+    // Every group the run started is stopped by now: nothing to sweep.
+    crate::orchestrator::leftovers::close();
+    code
 }
 
 /// `--dry-run`: the plan and the pre-flight verdict, writing nothing (no

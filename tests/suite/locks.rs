@@ -160,3 +160,101 @@ fn two_runs_started_in_the_same_second_in_one_repo_get_their_own_run_ids() {
         return;
     }
 }
+
+/// Pids of live (non-zombie) processes whose command line holds `needle`.
+fn pids_matching(needle: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmd).contains(needle) && group_of(pid).is_some() {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// The process group of live process `pid` (None when gone or a zombie).
+fn group_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut f = rest.split_whitespace();
+    if f.next()? == "Z" {
+        return None;
+    }
+    f.nth(1)?.parse().ok()
+}
+
+/// Live members of process group `pgid`, as /proc shows them.
+fn group_members(pgid: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|&pid| group_of(pid) == Some(pgid))
+        .collect()
+}
+
+#[test]
+fn a_step_left_running_by_a_sigkilled_agent_is_stopped_by_the_next_run() {
+    let token = format!("h3-leftover-{}", std::process::id());
+    let p = Pipeline::new(&format!(
+        "[orchestrator]\ncommand = \"sleep 300; echo {token}\"\n{FAST}"
+    ));
+    let mut agent = AutoEtl::new(p.path())
+        .args(["--no-cleanup", "--max-iterations", "1"])
+        .command();
+    agent.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut agent = agent.spawn().expect("spawn auto-etl");
+    let start = std::time::Instant::now();
+    let leader = loop {
+        if let Some(&pid) = pids_matching(&token).first() {
+            break pid;
+        }
+        assert!(start.elapsed().as_secs() < 20, "the step never started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let pgid = group_of(leader).expect("the step's group");
+    // The real `kill -9`, as an OOM killer or a cancelled CI job does it.
+    let killed = Command::new("kill")
+        .args(["-9", &agent.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    agent.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !group_members(pgid).is_empty(),
+        "the step died with the agent: nothing to test"
+    );
+
+    std::fs::write(
+        p.path().join("auto-etl.toml"),
+        format!("[orchestrator]\ncommand = \"true\"\n{FAST}"),
+    )
+    .unwrap();
+    let r = AutoEtl::new(p.path())
+        .args(["--no-cleanup", "--max-iterations", "1"])
+        .run();
+    let left = group_members(pgid);
+    if !left.is_empty() {
+        // Do not leave the sleeper behind when the assertion fails.
+        unsafe { libc::killpg(pgid, libc::SIGKILL) };
+    }
+    assert!(
+        left.is_empty(),
+        "group {pgid} still runs {left:?} after the next run"
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = p.report();
+    let restart = report["recovery_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action_type"] == "restart")
+        .unwrap_or_else(|| panic!("no restart action: {report}"));
+    assert_eq!(restart["config"]["process_groups"][0], pgid, "{restart}");
+    assert_eq!(restart["config"]["reason"], "leftovers of a killed run");
+}
