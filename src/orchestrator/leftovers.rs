@@ -1,12 +1,13 @@
 //! A killed agent's leftovers. Each process group a run starts is written to
 //! a ledger in the report directory (pgid, the leader's start time, the boot
-//! it belongs to); the steps also carry the run id in `AUTO_ETL_RUN_ID`. A
+//! it belongs to); the steps also carry a run token in `AUTO_ETL_RUN_TOKEN`. A
 //! run that ends removes its ledger; one that was SIGKILLed cannot, so the
 //! next run in that report directory (holding its lock, so the writer is
 //! dead) stops what survived before it begins. A process is only ever
 //! stopped when it is provably the run's: the group leader with the same
 //! start time (a reused pid has another), or a process whose environment
-//! names the dead run.
+//! holds the dead run's token (its run id and 64 random bits: run ids are
+//! unique per repository only, and two pipelines may share one).
 
 use super::procs::{self, ProcInfo};
 use std::io::Write;
@@ -16,8 +17,8 @@ use std::time::{Duration, Instant};
 
 /// The ledger's name inside the report directory.
 pub const LEDGER_FILE: &str = ".auto-etl.procs.jsonl";
-/// The variable naming the run in every step's environment.
-pub const RUN_ID_ENV: &str = "AUTO_ETL_RUN_ID";
+/// The variable holding the run's token in every step's environment.
+pub const RUN_TOKEN_ENV: &str = "AUTO_ETL_RUN_TOKEN";
 /// How long survivors get between SIGTERM and SIGKILL.
 const SWEEP_GRACE: Duration = Duration::from_secs(2);
 
@@ -25,6 +26,7 @@ const SWEEP_GRACE: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupRecord {
     pub run_id: String,
+    pub token: String,
     pub pgid: i32,
     pub start_ticks: u64,
     pub boot_id: String,
@@ -34,8 +36,8 @@ pub struct GroupRecord {
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub info: ProcInfo,
-    /// Its `AUTO_ETL_RUN_ID`, when it has one.
-    pub run_id: Option<String>,
+    /// Its `AUTO_ETL_RUN_TOKEN`, when it has one.
+    pub token: Option<String>,
 }
 
 /// What the sweep stopped for one dead run.
@@ -49,6 +51,7 @@ pub struct Swept {
 struct Ledger {
     path: PathBuf,
     run_id: String,
+    token: String,
     boot_id: String,
 }
 
@@ -60,14 +63,15 @@ pub fn open(report_dir: &Path, run_id: &str) {
         *l = Some(Ledger {
             path: report_dir.join(LEDGER_FILE),
             run_id: run_id.to_string(),
+            token: format!("{run_id}-{:016x}", rand::random::<u64>()),
             boot_id: boot_id(),
         });
     }
 }
 
-/// This run's id, for the steps' environment, once a ledger is open.
-pub fn run_id() -> Option<String> {
-    LEDGER.lock().ok()?.as_ref().map(|l| l.run_id.clone())
+/// This run's token, for the steps' environment, once a ledger is open.
+pub fn token() -> Option<String> {
+    LEDGER.lock().ok()?.as_ref().map(|l| l.token.clone())
 }
 
 /// Appends the group `pgid` (its leader just started) to the ledger, synced,
@@ -80,6 +84,7 @@ pub fn record(pgid: i32) {
     };
     let rec = GroupRecord {
         run_id: ledger.run_id.clone(),
+        token: ledger.token.clone(),
         pgid,
         start_ticks: info.start_ticks,
         boot_id: ledger.boot_id.clone(),
@@ -112,7 +117,7 @@ pub fn close() {
 
 /// Which processes among `candidates` belong to a group in `records`: the
 /// leader with its recorded start time, or any process whose environment
-/// names a recorded run. Nothing from another boot. Pure.
+/// holds a recorded run's token. Nothing from another boot. Pure.
 pub fn survivors(records: &[GroupRecord], candidates: &[Candidate], boot: &str) -> Vec<Candidate> {
     candidates
         .iter()
@@ -121,7 +126,7 @@ pub fn survivors(records: &[GroupRecord], candidates: &[Candidate], boot: &str) 
             records.iter().any(|r| {
                 r.boot_id == boot
                     && ((c.info.pid == r.pgid && c.info.start_ticks == r.start_ticks)
-                        || c.run_id.as_deref() == Some(r.run_id.as_str()))
+                        || c.token.as_deref() == Some(r.token.as_str()))
             })
         })
         .cloned()
@@ -146,7 +151,7 @@ pub async fn sweep(report_dir: &Path) -> Vec<Swept> {
         .into_iter()
         .filter(|p| p.pid != me)
         .map(|info| Candidate {
-            run_id: env_run_id(info.pid),
+            token: env_token(info.pid),
             info,
         })
         .collect();
@@ -155,10 +160,11 @@ pub async fn sweep(report_dir: &Path) -> Vec<Swept> {
     let _ = std::fs::remove_file(&path);
     let mut swept: Vec<Swept> = Vec::new();
     for c in &found {
-        let run_id = c.run_id.clone().unwrap_or_else(|| {
-            let r = records.iter().find(|r| r.pgid == c.info.pid);
-            r.map(|r| r.run_id.clone()).unwrap_or_default()
-        });
+        let run_id = records
+            .iter()
+            .find(|r| c.token.as_deref() == Some(r.token.as_str()) || r.pgid == c.info.pid)
+            .map(|r| r.run_id.clone())
+            .unwrap_or_default();
         let entry = match swept.iter_mut().find(|s| s.run_id == run_id) {
             Some(s) => s,
             None => {
@@ -210,11 +216,11 @@ async fn stop(found: &[Candidate]) {
     send(libc::SIGKILL);
 }
 
-/// The `AUTO_ETL_RUN_ID` in process `pid`'s environment (readable for our
-/// own user's processes only, which is all a run starts).
-fn env_run_id(pid: i32) -> Option<String> {
+/// The `AUTO_ETL_RUN_TOKEN` in process `pid`'s environment (readable for
+/// our own user's processes only, which is all a run starts).
+fn env_token(pid: i32) -> Option<String> {
     let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-    let prefix = format!("{RUN_ID_ENV}=");
+    let prefix = format!("{RUN_TOKEN_ENV}=");
     env.split(|&b| b == 0)
         .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
         .map(|v| String::from_utf8_lossy(v).into_owned())
@@ -240,7 +246,7 @@ mod tests {
                 state: 'S',
                 start_ticks: start,
             },
-            run_id: run.map(str::to_string),
+            token: run.map(str::to_string),
         }
     }
 
@@ -248,6 +254,7 @@ mod tests {
     fn only_provably_owned_processes_survive_the_filter() {
         let rec = GroupRecord {
             run_id: "20250109_123456".into(),
+            token: "20250109_123456-00ff".into(),
             pgid: 100,
             start_ticks: 5000,
             boot_id: "b1".into(),
@@ -267,13 +274,13 @@ mod tests {
             ),
             (
                 "a member naming the run",
-                cand(101, 100, 5100, Some("20250109_123456")),
+                cand(101, 100, 5100, Some("20250109_123456-00ff")),
                 "b1",
                 true,
             ),
             (
                 "a setsid child naming the run",
-                cand(200, 200, 5200, Some("20250109_123456")),
+                cand(200, 200, 5200, Some("20250109_123456-00ff")),
                 "b1",
                 true,
             ),

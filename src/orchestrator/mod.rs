@@ -211,8 +211,8 @@ impl IterationRunner {
         }
         // Marks every process of the step, setsid daemons included, so the
         // next run can find them if this agent is killed.
-        if let Some(id) = leftovers::run_id() {
-            cmd.env(leftovers::RUN_ID_ENV, id);
+        if let Some(token) = leftovers::token() {
+            cmd.env(leftovers::RUN_TOKEN_ENV, token);
         }
         let mut child = match cmd.spawn() {
             Ok(c) => c,
