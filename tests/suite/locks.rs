@@ -258,3 +258,183 @@ fn a_step_left_running_by_a_sigkilled_agent_is_stopped_by_the_next_run() {
     assert_eq!(restart["config"]["process_groups"][0], pgid, "{restart}");
     assert_eq!(restart["config"]["reason"], "leftovers of a killed run");
 }
+
+/// Spawns a run of `p` (a [`sleeper`]) for `project` under `TMPDIR=tmpdir`.
+fn spawn_holder(p: &Pipeline, project: &str, tmpdir: &std::path::Path) -> std::process::Child {
+    let mut cmd = AutoEtl::new(p.path())
+        .args([
+            "--no-cleanup",
+            "--max-iterations",
+            "1",
+            "--project",
+            project,
+        ])
+        .env("TMPDIR", tmpdir)
+        .command();
+    cmd.stdout(Stdio::null()).stderr(Stdio::inherit());
+    cmd.spawn().expect("spawn auto-etl")
+}
+
+fn wait_for_step(token: &str) {
+    let start = std::time::Instant::now();
+    while pids_matching(token).is_empty() {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "the first run's step never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn sleeper(token: &str) -> Pipeline {
+    Pipeline::new(&format!(
+        "[orchestrator]\ncommand = \"sleep 4; echo {token}\"\n{FAST}"
+    ))
+}
+
+#[test]
+fn two_checkouts_of_one_project_with_different_tmpdirs_do_not_both_run() {
+    let token = format!("h3-tmpdirs-{}", std::process::id());
+    let project = format!("h3-tmpdirs-{}", std::process::id());
+    let (t1, t2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = sleeper(&token);
+    let mut holder = spawn_holder(&first, &project, t1.path());
+    wait_for_step(&token);
+    let second = Pipeline::new(&format!("[orchestrator]\ncommand = \"true\"\n{FAST}"));
+    let r = AutoEtl::new(second.path())
+        .args([
+            "--no-cleanup",
+            "--max-iterations",
+            "1",
+            "--project",
+            &project,
+        ])
+        .env("TMPDIR", t2.path())
+        .run();
+    // Let the holder end on its own: it gives its locks back.
+    let held = holder.wait().unwrap();
+    assert!(held.success(), "the first run: {held:?}");
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("`{project}`")), "{}", r.stderr);
+    assert!(r.stderr.contains(&holder.id().to_string()), "{}", r.stderr);
+}
+
+#[test]
+fn a_project_name_of_300_characters_is_still_locked() {
+    let token = format!("h3-longname-{}", std::process::id());
+    let project = format!("h3-{}-{}", std::process::id(), "x".repeat(300));
+    let tmp = tempfile::tempdir().unwrap();
+    let first = sleeper(&token);
+    let mut holder = spawn_holder(&first, &project, tmp.path());
+    wait_for_step(&token);
+    let second = Pipeline::new(&format!("[orchestrator]\ncommand = \"true\"\n{FAST}"));
+    let r = AutoEtl::new(second.path())
+        .args([
+            "--no-cleanup",
+            "--max-iterations",
+            "1",
+            "--project",
+            &project,
+        ])
+        .run();
+    // Let the holder end on its own: it gives its locks back.
+    let held = holder.wait().unwrap();
+    assert!(held.success(), "the first run: {held:?}");
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("without the Docker project lock"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Creates the engine lock volume of `project` as a run elsewhere (another
+/// container on the same engine) would hold it, with its heartbeat `since`.
+fn foreign_engine_lock(project: &str, since: u64) -> String {
+    use crate::support::docker::docker;
+    let name = format!(
+        "auto-etl-lock-{}",
+        auto_etl::cycle::lock::short_hash(project)
+    );
+    docker(&[
+        "volume",
+        "create",
+        "--label",
+        "io.auto-etl.lock.owner=foreign-token",
+        "--label",
+        &format!("io.auto-etl.lock.project={project}"),
+        "--label",
+        "io.auto-etl.lock.holder=4242 on ci-container-7, /builds/etl",
+        "--label",
+        "io.auto-etl.lock.process=other-boot:pid:[4026532999]:4242:77",
+        "--label",
+        &format!("io.auto-etl.lock.since={since}"),
+        &name,
+    ]);
+    name
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn a_run_in_another_container_on_the_same_engine_holds_the_project() {
+    use crate::support::docker;
+    if !docker::available() {
+        return;
+    }
+    let project = format!("h3-engine-{}", std::process::id());
+    let volume = foreign_engine_lock(&project, now_secs());
+    let p = Pipeline::new(&format!("[orchestrator]\ncommand = \"true\"\n{FAST}"));
+    let r = AutoEtl::new(p.path())
+        .args([
+            "--no-cleanup",
+            "--max-iterations",
+            "1",
+            "--project",
+            &project,
+        ])
+        .run();
+    let still = docker::ok(&["volume", "inspect", &volume]);
+    docker::ok(&["volume", "rm", &volume]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("4242 on ci-container-7, /builds/etl"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains(&format!("`{project}`")), "{}", r.stderr);
+    assert!(still, "a refused run removed the holder's lock");
+    assert!(p.reports().is_empty(), "a refused run wrote a report");
+}
+
+#[test]
+fn a_stale_engine_lock_is_taken_over_and_given_back() {
+    use crate::support::docker;
+    if !docker::available() {
+        return;
+    }
+    let project = format!("h3-stale-{}", std::process::id());
+    let volume = foreign_engine_lock(&project, now_secs() - 600);
+    let p = Pipeline::new(&format!("[orchestrator]\ncommand = \"true\"\n{FAST}"));
+    let r = AutoEtl::new(p.path())
+        .args([
+            "--no-cleanup",
+            "--max-iterations",
+            "1",
+            "--project",
+            &project,
+        ])
+        .run();
+    let left = docker::ok(&["volume", "inspect", &volume]);
+    if left {
+        docker::ok(&["volume", "rm", &volume]);
+    }
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("stale"), "{}", r.stderr);
+    assert!(!left, "the lock volume outlived the run that took it over");
+}
