@@ -10,6 +10,9 @@ pub const USAGE: u8 = 2;
 pub const NON_RETRYABLE: u8 = 3;
 /// Another run holds the lock for this project.
 pub const LOCKED: u8 = 4;
+/// `verify-journal`: the chain is intact but has no `run_end` (the run was
+/// killed, the file cut after whole lines, or the run is still going).
+pub const INCOMPLETE: u8 = 5;
 /// Interrupted by SIGINT.
 pub const SIGINT: u8 = 130;
 /// Interrupted by SIGTERM (or SIGHUP).

@@ -438,3 +438,79 @@ fn a_stale_engine_lock_is_taken_over_and_given_back() {
     assert!(r.stderr.contains("stale"), "{}", r.stderr);
     assert!(!left, "the lock volume outlived the run that took it over");
 }
+
+#[test]
+fn a_forged_journal_is_told_from_a_real_one_with_the_key_and_a_cut_one_is_incomplete() {
+    let key = "h3-journal-key-kept-in-ci-secrets";
+    let p = Pipeline::new(&format!("[orchestrator]\ncommand = \"true\"\n{FAST}"));
+    let r = AutoEtl::new(p.path())
+        .args(["--no-cleanup", "--max-iterations", "1"])
+        .env("AUTO_ETL_JOURNAL_KEY", key)
+        .run();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let journal = std::fs::read_dir(p.path().join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|f| f.to_string_lossy().ends_with(".journal.jsonl"))
+        .expect("a journal");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let verify = |bytes: &str, key: Option<&str>| {
+        let f = p.path().join("check.jsonl");
+        std::fs::write(&f, bytes).unwrap();
+        let mut cmd = AutoEtl::new(p.path()).args(["verify-journal"]).arg_path(&f);
+        if let Some(k) = key {
+            cmd = cmd.env("AUTO_ETL_JOURNAL_KEY", k);
+        }
+        cmd.run()
+    };
+    let real = verify(&text, Some(key));
+    assert_eq!(real.code, 0, "{}", real.stdout);
+    assert!(real.stdout.contains("HMAC verified"), "{}", real.stdout);
+
+    // The forger edits the verdict and recomputes every hash, as the
+    // documented format allows, but has no key.
+    let mut forged = String::new();
+    let mut prev = auto_etl::journal::GENESIS.to_string();
+    for (i, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let event = serde_json::to_string(&v["event"])
+            .unwrap()
+            .replace(r#""exit_code":0"#, r#""exit_code":0,"forged":true"#);
+        let (l, hash) = auto_etl::journal::encode_line(i as u64 + 1, &prev, &event, None);
+        forged.push_str(&l);
+        prev = hash;
+    }
+    let without_key = verify(&forged, None);
+    assert_eq!(
+        without_key.code, 0,
+        "the chain alone cannot tell: {}",
+        without_key.stdout
+    );
+    assert!(
+        without_key.stdout.contains("not authenticated"),
+        "{}",
+        without_key.stdout
+    );
+    let with_key = verify(&forged, Some(key));
+    assert_eq!(with_key.code, 1, "{}", with_key.stdout);
+    assert!(
+        with_key.stdout.contains("line 1: HMAC missing or wrong"),
+        "{}",
+        with_key.stdout
+    );
+
+    // Cut after whole lines (the run_end line dropped): incomplete, exit 5.
+    let cut: String = text
+        .lines()
+        .take(text.lines().count() - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let incomplete = verify(&cut, Some(key));
+    assert_eq!(incomplete.code, 5, "{}", incomplete.stdout);
+    assert!(
+        incomplete.stdout.starts_with("incomplete: "),
+        "{}",
+        incomplete.stdout
+    );
+}
