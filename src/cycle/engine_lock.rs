@@ -175,6 +175,7 @@ pub async fn acquire(docker: Docker, project: &str, holder: &str) -> Result<Engi
                     return Err(held(project, &now.labels, 0));
                 }
             }
+            prune_dead(&docker, &name).await;
             let beat = tokio::spawn(heartbeat(docker.clone(), name.clone(), token.clone()));
             return Ok(EngineLock {
                 docker,
@@ -270,6 +271,28 @@ async fn remove_if_owned(docker: &Docker, name: &str, owner: &str) {
         let _ = docker
             .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
             .await;
+    }
+}
+
+/// Removes other projects' locks whose holder is known dead (a run of this
+/// machine killed with SIGKILL cannot give its lock back), so they do not
+/// pile up in the engine. Anyone could take them over; nobody loses a lock.
+async fn prune_dead(docker: &Docker, ours: &str) {
+    let filters = HashMap::from([("label".to_string(), vec![OWNER.to_string()])]);
+    let opts = bollard::query_parameters::ListVolumesOptions {
+        filters: Some(filters),
+    };
+    let Ok(list) = docker.list_volumes(Some(opts)).await else {
+        return;
+    };
+    for v in list.volumes.unwrap_or_default() {
+        let dead = v.labels.get(PROCESS).is_some_and(|p| known_dead(p));
+        if v.name != ours && dead {
+            if let Some(owner) = v.labels.get(OWNER) {
+                remove_if_owned(docker, &v.name, owner).await;
+                remove_beats(docker, owner).await;
+            }
+        }
     }
 }
 
