@@ -294,7 +294,8 @@ fn sleeper(token: &str) -> Pipeline {
 
 #[test]
 fn two_checkouts_of_one_project_with_different_tmpdirs_do_not_both_run() {
-    let token = format!("h3-tmpdirs-{}", std::process::id());
+    // Not the project name: the holder's own command line holds that.
+    let token = format!("h3-step-of-tmpdirs-{}", std::process::id());
     let project = format!("h3-tmpdirs-{}", std::process::id());
     let (t1, t2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let first = sleeper(&token);
