@@ -49,6 +49,8 @@ pub async fn dispatch(cli: Cli) -> u8 {
     };
     match result {
         Ok(code) => code,
+        // The reader of our stdout left (`| head`): it has what it wanted.
+        Err(e) if exit::is_broken_pipe(&e) => exit::SUCCESS,
         Err(e) => {
             eprintln!("auto-etl: {e:#}");
             exit::USAGE
@@ -117,7 +119,7 @@ fn report(args: ReportArgs) -> anyhow::Result<u8> {
             s
         }
     };
-    print!("{out}");
+    exit::write_stdout(out.as_bytes()).context("failed to write the report")?;
     Ok(exit::SUCCESS)
 }
 
@@ -125,15 +127,20 @@ fn report(args: ReportArgs) -> anyhow::Result<u8> {
 fn completions(args: CompletionsArgs) -> anyhow::Result<u8> {
     use clap::CommandFactory;
     let mut cmd = Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "auto-etl", &mut std::io::stdout());
+    // Into memory first: clap_complete panics on a failed write.
+    let mut buf = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "auto-etl", &mut buf);
+    exit::write_stdout(&buf).context("failed to write the completions")?;
     Ok(exit::SUCCESS)
 }
 
 /// `auto-etl man` (hidden): the man page, in roff, from the CLI definition.
 fn man() -> anyhow::Result<u8> {
     use clap::CommandFactory;
+    let mut buf = Vec::new();
     clap_mangen::Man::new(Cli::command())
-        .render(&mut std::io::stdout())
-        .context("cannot write the man page")?;
+        .render(&mut buf)
+        .context("cannot render the man page")?;
+    exit::write_stdout(&buf).context("cannot write the man page")?;
     Ok(exit::SUCCESS)
 }

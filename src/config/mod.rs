@@ -342,6 +342,32 @@ impl Ctx<'_> {
     ) -> Result<Option<Duration>, ConfigError> {
         v.as_ref().map(|v| self.duration(v, key)).transpose()
     }
+
+    /// A timeout: zero would end the thing before it starts, so it is an
+    /// error rather than a run that can only fail.
+    fn opt_timeout(
+        &self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+    ) -> Result<Option<Duration>, ConfigError> {
+        let Some(v) = v else { return Ok(None) };
+        match self.duration(v, key)? {
+            d if d.is_zero() => Err(self.err(v, key, "a timeout must be above zero")),
+            d => Ok(Some(d)),
+        }
+    }
+
+    /// A command: a NUL byte cannot reach `sh -c` (exec takes C strings), so
+    /// it is refused here with its line rather than failing every iteration.
+    fn command(&self, v: &Spanned<String>, key: &str) -> Result<(), ConfigError> {
+        if v.get_ref().trim().is_empty() {
+            return Err(self.err(v, key, "the command is empty"));
+        }
+        if v.get_ref().contains('\0') {
+            return Err(self.err(v, key, "the command holds a NUL byte"));
+        }
+        Ok(())
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -422,6 +448,18 @@ fn flag_duration(text: &Option<String>, key: &str) -> Result<Option<Duration>, C
         .transpose()
 }
 
+/// A timeout flag: as [`flag_duration`], and above zero.
+fn flag_timeout(text: &Option<String>, key: &str) -> Result<Option<Duration>, ConfigError> {
+    match flag_duration(text, key)? {
+        Some(d) if d.is_zero() => Err(ConfigError::Flag {
+            origin: "command line or environment".into(),
+            key: key.into(),
+            message: "a timeout must be above zero".into(),
+        }),
+        d => Ok(d),
+    }
+}
+
 /// Resolves a config text with the flags. `origin` names the file in errors.
 pub fn resolve(
     text: &str,
@@ -434,7 +472,7 @@ pub fn resolve(
     let cx = Ctx { origin, text };
     let f: FileConfig = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
 
-    let flag_timeout = flag_duration(&args.cycle.timeout, "--timeout")?;
+    let flag_timeout = flag_timeout(&args.cycle.timeout, "--timeout")?;
     let steps = build_steps(&f, &cx, flag_timeout)?;
     let cycle = build_cycle(&f, &cx, args)?;
     let (verify, markers) = build_verify(&f, &cx)?;
@@ -505,14 +543,12 @@ fn build_steps(
                 "use either [orchestrator] or [[steps]], not both",
             ));
         }
-        if o.command.get_ref().trim().is_empty() {
-            return Err(cx.err(&o.command, "orchestrator.command", "the command is empty"));
-        }
+        cx.command(&o.command, "orchestrator.command")?;
         steps.push(Step {
             name: "orchestrator".into(),
             run: o.command.get_ref().clone(),
             timeout: flag_timeout
-                .or(cx.opt_duration(&o.timeout, "orchestrator.timeout")?)
+                .or(cx.opt_timeout(&o.timeout, "orchestrator.timeout")?)
                 .unwrap_or(DEFAULT_STEP_TIMEOUT),
             kind: StepKind::Action,
             complexity: Complexity::Medium,
@@ -535,9 +571,7 @@ fn build_steps(
                 format!("step `{name}` is defined twice"),
             ));
         }
-        if s.run.get_ref().trim().is_empty() {
-            return Err(cx.err(&s.run, &key("run"), "the command is empty"));
-        }
+        cx.command(&s.run, &key("run"))?;
         let kind = match s.kind.as_ref() {
             None => StepKind::Action,
             Some(k) => match k.get_ref().as_str() {
@@ -575,7 +609,7 @@ fn build_steps(
             name: name.to_string(),
             run: s.run.get_ref().clone(),
             timeout: flag_timeout
-                .or(cx.opt_duration(&s.timeout, &key("timeout"))?)
+                .or(cx.opt_timeout(&s.timeout, &key("timeout"))?)
                 .unwrap_or(DEFAULT_STEP_TIMEOUT),
             kind,
             complexity,
@@ -695,6 +729,13 @@ fn build_cycle(f: &FileConfig, cx: &Ctx, args: &RunArgs) -> Result<CycleConfig, 
 
 fn build_verify(f: &FileConfig, cx: &Ctx) -> Result<(VerifyConfig, Markers), ConfigError> {
     let v = &f.verify;
+    if let Some(c) = v
+        .validator
+        .as_ref()
+        .filter(|c| !c.get_ref().trim().is_empty())
+    {
+        cx.command(c, "verify.validator")?;
+    }
     for g in &v.expected_files {
         inside_repo(g, cx, "verify.expected_files")?;
         glob::Pattern::new(g.get_ref())
@@ -722,7 +763,7 @@ fn build_verify(f: &FileConfig, cx: &Ctx) -> Result<(VerifyConfig, Markers), Con
             .map(|c| c.get_ref().clone())
             .filter(|c| !c.trim().is_empty()),
         validator_timeout: cx
-            .opt_duration(&v.validator_timeout, "verify.validator_timeout")?
+            .opt_timeout(&v.validator_timeout, "verify.validator_timeout")?
             .unwrap_or(Duration::from_secs(300)),
     };
     Ok((verify, markers))

@@ -284,3 +284,41 @@ fn flag_errors_name_the_environment_variable_when_the_flag_was_not_given() {
         "environment: AUTO_ETL_MAX_ITERATIONS: 0 is out of range (1 to 1000)"
     );
 }
+
+#[test]
+fn zero_timeouts_and_nul_bytes_are_errors_naming_line_and_key() {
+    let cases = [
+        (
+            "[orchestrator]\ncommand = \"x\"\ntimeout = \"0s\"\n",
+            "auto-etl.toml:3: orchestrator.timeout: a timeout must be above zero",
+        ),
+        (
+            "[[steps]]\nname = \"a\"\nrun = \"x\"\ntimeout = \"0ms\"\n",
+            "auto-etl.toml:4: steps[0].timeout: a timeout must be above zero",
+        ),
+        (
+            "[orchestrator]\ncommand = \"x\"\n[verify]\nvalidator_timeout = \"0\"\n",
+            "auto-etl.toml:4: verify.validator_timeout: a timeout must be above zero",
+        ),
+        (
+            "[[steps]]\nname = \"a\"\nrun = \"a\\u0000b\"\n",
+            "auto-etl.toml:3: steps[0].run: the command holds a NUL byte",
+        ),
+        (
+            "[orchestrator]\ncommand = \"\\u0000\"\n",
+            "auto-etl.toml:2: orchestrator.command: the command holds a NUL byte",
+        ),
+        (
+            "[orchestrator]\ncommand = \"x\"\n[verify]\nvalidator = \"v\\u0000\"\n",
+            "auto-etl.toml:4: verify.validator: the command holds a NUL byte",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(error_text(text), want, "{text}");
+    }
+    let flag = resolve_text(MINIMAL, &["--timeout", "0s"]).unwrap_err();
+    assert_eq!(
+        flag.to_string(),
+        "command line or environment: --timeout: a timeout must be above zero"
+    );
+}

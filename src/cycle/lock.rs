@@ -1,9 +1,10 @@
 //! One run per project at a time: an advisory `flock` on a file in the report
 //! directory, and one on a file named after the pipeline's Docker project in
-//! a machine-wide directory, so two checkouts of one pipeline (two CI jobs on
-//! one self-hosted runner) cannot clean up each other's containers. The
-//! kernel drops a lock when its holder dies, so a crashed run never blocks
-//! the next one.
+//! `/tmp/auto-etl-locks` (never `$TMPDIR`, which differs between runs), so
+//! two checkouts of one pipeline on one machine cannot clean up each other's
+//! containers. Runs that share only the Docker engine meet in its lock too
+//! (see `engine_lock`). The kernel drops a lock when its holder dies, so a
+//! crashed run never blocks the next one.
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -28,6 +29,8 @@ pub enum LockError {
         path: PathBuf,
         what: String,
     },
+    #[error("cannot take the Docker engine lock: {0}")]
+    Engine(String),
     #[error("cannot open the lock file {path}: {source}")]
     Io {
         path: PathBuf,
@@ -40,9 +43,38 @@ pub fn acquire(dir: &Path) -> Result<RunLock, LockError> {
     acquire_file(dir.join(LOCK_FILE), "this report directory")
 }
 
-/// The machine-wide directory of Docker project locks.
+/// The machine-wide directory of Docker project locks: `/tmp` itself, not
+/// `$TMPDIR`, so runs with different `TMPDIR`s still meet there.
 pub fn project_lock_dir() -> PathBuf {
-    std::env::temp_dir().join("auto-etl-locks")
+    PathBuf::from("/tmp/auto-etl-locks")
+}
+
+/// The first 16 hex digits of the SHA-256 of `text`.
+pub fn short_hash(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The project lock's file name: the readable part of the name, cut to a
+/// length every file system takes, then a hash of the whole name (so long
+/// names still lock, and `a b` and `a_b` do not share a lock).
+pub fn project_lock_file(project: &str) -> String {
+    let readable: String = project
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    format!("docker-{readable}-{}.lock", short_hash(project))
 }
 
 /// Takes the lock of the Docker project `project`, in [`project_lock_dir`]
@@ -59,18 +91,8 @@ pub fn acquire_project(project: &str) -> Result<RunLock, LockError> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777));
     }
-    let name: String = project
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
     acquire_file(
-        dir.join(format!("docker-{name}.lock")),
+        dir.join(project_lock_file(project)),
         &format!("the Docker project `{project}`"),
     )
 }
@@ -137,9 +159,16 @@ mod tests {
         let name = format!("lock test/{}", std::process::id());
         let first = acquire_project(&name).unwrap();
         assert!(first.path.starts_with(project_lock_dir()));
-        assert!(first
+        let file = first
             .path
-            .ends_with(format!("docker-lock_test_{}.lock", std::process::id())));
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            file.starts_with(&format!("docker-lock_test_{}-", std::process::id())),
+            "{file}"
+        );
         match acquire_project(&name) {
             Err(e @ LockError::Held { .. }) => {
                 assert!(
@@ -152,7 +181,23 @@ mod tests {
             Ok(_) => panic!("second acquire must fail"),
         }
         assert!(acquire_project(&format!("{name}-other")).is_ok());
+        // Sanitised alike, yet another project: another lock.
+        assert!(acquire_project(&format!("lock_test_{}", std::process::id())).is_ok());
         drop(first);
         assert!(acquire_project(&name).is_ok());
+    }
+
+    #[test]
+    fn a_project_name_of_any_length_gets_a_short_lock_file() {
+        let long = "p".repeat(300);
+        let file = project_lock_file(&long);
+        assert!(file.len() < 100, "{file}");
+        assert_ne!(file, project_lock_file(&"p".repeat(301)));
+        let held = acquire_project(&long).unwrap();
+        assert!(matches!(
+            acquire_project(&long),
+            Err(LockError::Held { .. })
+        ));
+        drop(held);
     }
 }

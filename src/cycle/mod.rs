@@ -1,12 +1,14 @@
 //! The validation cycle loop: iterations until green, a non-retryable
 //! failure, max-iterations or max-elapsed; then the report and exit code.
 
+pub mod engine_lock;
 pub mod events;
 mod iteration;
 pub mod lock;
 mod preflight;
 pub mod record;
 mod recovery;
+pub mod run_id;
 pub mod signals;
 pub mod verify;
 
@@ -151,7 +153,14 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
             None
         }
     };
-    let run_id = record::new_run_id(&cfg.report_dir);
+    let engine_lock = match take_engine_lock(&cfg).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("auto-etl: {e}");
+            return exit::LOCKED;
+        }
+    };
+    let run_id = run_id::claim(&cfg.root, &cfg.report_dir);
     let agent_log = cfg.report_dir.join(format!("auto_cycle_{run_id}.log"));
     let json_log = cfg.options.log_format == OutputFormat::Json;
     if let Err(e) = crate::logging::init(
@@ -165,12 +174,32 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
             "auto-etl: cannot write the agent log {}: {e}",
             agent_log.display()
         );
+        if let Some(l) = engine_lock {
+            l.release().await;
+        }
         return exit::USAGE;
     }
+    // Before anything of this run starts: what a killed run left running
+    // here would fight it for ports, files and containers.
+    let sweep_started = Instant::now();
+    let swept = crate::orchestrator::leftovers::sweep(&cfg.report_dir).await;
+    let sweep_ms = sweep_started.elapsed().as_millis() as u64;
+    for s in &swept {
+        tracing::warn!(
+            "stopped {} process(es) left running by the killed run {} (groups {:?})",
+            s.processes.len(),
+            s.run_id,
+            s.groups
+        );
+    }
+    crate::orchestrator::leftovers::open(&cfg.report_dir, &run_id);
     let start = preflight::prepare(&mut cfg).await;
     if !start.blocking.is_empty() {
         for p in &start.blocking {
             eprintln!("auto-etl: pre-flight: {p}");
+        }
+        if let Some(l) = engine_lock {
+            l.release().await;
         }
         return exit::USAGE;
     }
@@ -183,6 +212,14 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
     crate::orchestrator::procs::become_subreaper();
     let cancel = signals::listen();
     let mut recovery = RecoveryLog::default();
+    for s in swept {
+        recovery.record(
+            "restart",
+            serde_json::json!({"reason": "leftovers of a killed run", "run_id": s.run_id, "process_groups": s.groups, "processes_stopped": s.processes.len()}),
+            sweep_ms,
+            true,
+        );
+    }
     if start.risk.safe_mode {
         recovery.record(
             "safe_mode",
@@ -215,7 +252,40 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
         started: Instant::now(),
         cfg,
     };
-    session.run(agent_log).await
+    let code = session.run(agent_log).await;
+    // Every group the run started is stopped by now: nothing to sweep.
+    crate::orchestrator::leftovers::close();
+    if let Some(l) = engine_lock {
+        l.release().await;
+    }
+    code
+}
+
+/// The Docker project's lock in its engine, so runs that share the engine
+/// but not this machine's `/tmp` (other containers, other `TMPDIR`s) meet.
+/// Err only when another run holds it; no engine, or an engine that fails
+/// the request, leaves the file lock alone in charge (with a warning).
+async fn take_engine_lock(
+    cfg: &Config,
+) -> Result<Option<engine_lock::EngineLock>, lock::LockError> {
+    let Some(docker) = engine_lock::connect().await else {
+        return Ok(None);
+    };
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let holder = format!(
+        "{} on {}, {}",
+        std::process::id(),
+        host.trim(),
+        cfg.root.display()
+    );
+    match engine_lock::acquire(docker, &cfg.docker.project, &holder).await {
+        Ok(l) => Ok(Some(l)),
+        Err(e @ lock::LockError::Held { .. }) => Err(e),
+        Err(e) => {
+            eprintln!("auto-etl: warning: running without the Docker engine lock: {e}");
+            Ok(None)
+        }
+    }
 }
 
 /// `--dry-run`: the plan and the pre-flight verdict, writing nothing (no

@@ -10,23 +10,6 @@ use crate::exit;
 use crate::report::{self, CycleRecord, PlanRecord, Report, ReportFiles, StepRecord};
 use std::path::Path;
 
-/// `YYYYMMDD_HHMMSS` of now, local time; `_2`, `_3`... if a report of that
-/// id already exists in `dir`.
-pub fn new_run_id(dir: &Path) -> String {
-    let base = chrono::Local::now().format("%Y%m%d_%H%M%S").to_string();
-    let taken = |id: &str| {
-        dir.join(format!("auto_cycle_report_{id}.json")).exists()
-            || dir.join(format!("auto_cycle_{id}.log")).exists()
-    };
-    if !taken(&base) {
-        return base;
-    }
-    (2..)
-        .map(|n| format!("{base}_{n}"))
-        .find(|id| !taken(id))
-        .unwrap_or(base)
-}
-
 /// What `--dry-run` prints.
 pub fn render_plan(cfg: &Config) -> String {
     let mut out = String::new();
@@ -197,12 +180,18 @@ pub fn finish(cfg: &Config, report: &Report, outcome: Outcome) -> u8 {
             outcome.code
         };
     }
-    match cfg.options.format {
+    let text = match cfg.options.format {
         OutputFormat::Json => match serde_json::to_string_pretty(report) {
-            Ok(text) => println!("{text}"),
-            Err(e) => eprintln!("auto-etl: cannot print the report: {e}"),
+            Ok(text) => text + "\n",
+            Err(e) => {
+                eprintln!("auto-etl: cannot print the report: {e}");
+                String::new()
+            }
         },
-        OutputFormat::Text => print!("{}", report::render::summary(report, &path)),
-    }
+        OutputFormat::Text => report::render::summary(report, &path),
+    };
+    // A reader that left (`| head`) changes nothing: the report is on disk
+    // and the exit code still says how the run went.
+    let _ = exit::write_stdout(text.as_bytes());
     outcome.code
 }

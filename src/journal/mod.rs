@@ -8,16 +8,25 @@
 //! `{"seq":N,"prev":"<hex>","event":{...},"hash":"<hex>"}` where `hash` is
 //! the SHA-256 of the line without its `,"hash":...` tail (i.e. of
 //! `{"seq":N,"prev":"<hex>","event":{...}}`) and `prev` is the previous
-//! line's `hash` (64 zeros on the first line). Editing a line breaks its own
-//! hash; removing or reordering lines breaks the next `prev`. Whoever can
-//! rewrite the whole file can rewrite the chain too: this detects accidents
-//! and casual edits, it is not a signature.
+//! line's `hash` (64 zeros on the first line).
+//!
+//! What the chain detects, and what it does not: a line edited or corrupted
+//! on disk, lines removed or reordered, and a line cut in the middle (a
+//! writer killed mid-write). A journal cut after whole lines is a valid
+//! chain, so `verify-journal` reports a journal without `run_end` as
+//! incomplete (its own exit status) rather than intact. Whoever can rewrite
+//! the file can recompute every hash, so the chain alone cannot tell a
+//! forgery: with `AUTO_ETL_JOURNAL_KEY` set (a secret kept outside the log
+//! directory, e.g. a CI secret), each line also carries
+//! `"mac":"<hex>"`, the HMAC-SHA-256 under that key of the line's body
+//! before the mac, and `verify-journal` run with the same key rejects any
+//! line whose mac is missing or wrong.
 
 mod rebuild;
 mod verify;
 
 pub use rebuild::{load_from_journal, rebuild, Rebuilt};
-pub use verify::{cmd_verify_journal, read, Entry, Problem, Read};
+pub use verify::{cmd_verify_journal, read, read_keyed, verdict, Entry, Problem, Read};
 
 use crate::cycle::events::{Event, Observer};
 use sha2::{Digest, Sha256};
@@ -43,9 +52,46 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Builds one journal line (with its `\n`) and returns it with its hash.
-pub fn encode_line(seq: u64, prev: &str, event_json: &str) -> (String, String) {
-    let body = format!(r#"{{"seq":{seq},"prev":"{prev}","event":{event_json}}}"#);
+/// The variable holding the journal's HMAC key.
+pub const JOURNAL_KEY_ENV: &str = "AUTO_ETL_JOURNAL_KEY";
+
+/// The HMAC key from the environment, when set and not empty.
+pub fn journal_key() -> Option<Vec<u8>> {
+    std::env::var_os(JOURNAL_KEY_ENV)
+        .filter(|k| !k.is_empty())
+        .map(|k| std::os::unix::ffi::OsStrExt::as_bytes(k.as_os_str()).to_vec())
+}
+
+/// HMAC-SHA-256 (RFC 2104) of `data` under `key`, lowercase hex.
+pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(data)
+        .finalize();
+    let outer = Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize();
+    outer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Builds one journal line (with its `\n`) and returns it with its hash;
+/// with a `key`, the body carries its HMAC as `mac` before being hashed.
+pub fn encode_line(seq: u64, prev: &str, event_json: &str, key: Option<&[u8]>) -> (String, String) {
+    let mut body = format!(r#"{{"seq":{seq},"prev":"{prev}","event":{event_json}}}"#);
+    if let Some(key) = key {
+        let mac = hmac_sha256_hex(key, body.as_bytes());
+        body.pop();
+        body.push_str(&format!(r#","mac":"{mac}"}}"#));
+    }
     let hash = sha256_hex(body.as_bytes());
     let mut line = String::with_capacity(body.len() + 80);
     line.push_str(&body[..body.len() - 1]);
@@ -68,6 +114,8 @@ pub struct JournalObserver {
     path: PathBuf,
     seq: u64,
     prev: String,
+    /// The HMAC key, read once when the journal is created.
+    key: Option<Vec<u8>>,
     /// Set after the first write error; the run goes on without a journal.
     failed: bool,
 }
@@ -90,6 +138,7 @@ impl JournalObserver {
             path: path.to_path_buf(),
             seq: 0,
             prev: GENESIS.to_string(),
+            key: journal_key(),
             failed: false,
         })
     }
@@ -104,7 +153,7 @@ impl JournalObserver {
         let mut value = serde_json::to_value(event).map_err(io::Error::other)?;
         crate::redact::global().redact_json(&mut value);
         let json = serde_json::to_string(&value).map_err(io::Error::other)?;
-        let (line, hash) = encode_line(self.seq + 1, &self.prev, &json);
+        let (line, hash) = encode_line(self.seq + 1, &self.prev, &json, self.key.as_deref());
         self.file.write_all(line.as_bytes())?;
         self.file.sync_data()?;
         self.seq += 1;

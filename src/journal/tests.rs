@@ -219,3 +219,78 @@ fn journal_fsync_cost() {
         std::fs::metadata(&path).unwrap().len() / n as u64
     );
 }
+
+#[test]
+fn hmac_sha256_matches_rfc_4231() {
+    // RFC 4231 section 4.3 (test case 2) and 4.7 (test case 6: a key longer
+    // than the block), https://www.rfc-editor.org/rfc/rfc4231
+    assert_eq!(
+        super::hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+    assert_eq!(
+        super::hmac_sha256_hex(
+            &[0xaa; 131],
+            b"Test Using Larger Than Block-Size Key - Hash Key First"
+        ),
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+    );
+}
+
+#[test]
+fn a_rehashed_forgery_passes_the_chain_but_not_the_key() {
+    let key = b"journal-secret";
+    let mut text = String::new();
+    let mut prev = super::GENESIS.to_string();
+    for (seq, e) in [
+        (1, r#"{"event":"run_start"}"#),
+        (2, r#"{"event":"run_end"}"#),
+    ] {
+        let (line, hash) = super::encode_line(seq, &prev, e, Some(key));
+        text.push_str(&line);
+        prev = hash;
+    }
+    let good = super::read_keyed(text.as_bytes(), Some(key));
+    assert_eq!((good.problem, good.macs), (None, 2));
+    // The forger rewrites line 1 and recomputes the chain, without the key.
+    let mut forged = String::new();
+    let mut prev = super::GENESIS.to_string();
+    for (seq, e) in [
+        (1, r#"{"event":"run_start","forged":1}"#),
+        (2, r#"{"event":"run_end"}"#),
+    ] {
+        let (line, hash) = super::encode_line(seq, &prev, e, None);
+        forged.push_str(&line);
+        prev = hash;
+    }
+    assert_eq!(
+        super::read(forged.as_bytes()).problem,
+        None,
+        "the chain alone is fooled"
+    );
+    assert_eq!(
+        super::read_keyed(forged.as_bytes(), Some(key)).problem,
+        Some(super::Problem::Forged { line: 1 })
+    );
+    // Under another key, too.
+    let other = super::read_keyed(text.as_bytes(), Some(b"another"));
+    assert_eq!(other.problem, Some(super::Problem::Forged { line: 1 }));
+}
+
+#[test]
+fn a_journal_cut_after_whole_lines_is_incomplete_not_intact() {
+    let mut text = String::new();
+    let mut prev = super::GENESIS.to_string();
+    for (seq, e) in [
+        (1, r#"{"event":"run_start"}"#),
+        (2, r#"{"event":"iteration_start"}"#),
+    ] {
+        let (line, hash) = super::encode_line(seq, &prev, e, None);
+        text.push_str(&line);
+        prev = hash;
+    }
+    let (out, code) = super::verdict(&super::read(text.as_bytes()), false, "j");
+    assert_eq!(code, crate::exit::INCOMPLETE, "{out}");
+    assert!(out.starts_with("incomplete: 2 events"), "{out}");
+    assert!(out.contains("not a rewrite"), "{out}");
+}

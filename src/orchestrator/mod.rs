@@ -3,6 +3,7 @@
 //! past its timeout gets SIGTERM to its group, a grace period, then SIGKILL.
 //! When the iteration ends, every process its steps started is gone.
 
+pub mod leftovers;
 pub mod procs;
 pub mod pump;
 mod sampler;
@@ -208,6 +209,11 @@ impl IterationRunner {
         for (k, v) in step.env {
             cmd.env(k, v);
         }
+        // Marks every process of the step, setsid daemons included, so the
+        // next run can find them if this agent is killed.
+        if let Some(token) = leftovers::token() {
+            cmd.env(leftovers::RUN_TOKEN_ENV, token);
+        }
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
@@ -225,6 +231,7 @@ impl IterationRunner {
         if pgid > 0 {
             self.groups.push(pgid);
             register(pgid);
+            leftovers::record(pgid);
         }
         let sink = self.sink.clone().expect("sink open while steps run");
         if let Some(out) = child.stdout.take() {

@@ -57,6 +57,9 @@ pub struct ProcInfo {
     pub ppid: i32,
     pub pgid: i32,
     pub state: char,
+    /// Clock ticks after boot when the process started: with the pid, it
+    /// names one process for the life of the machine (pids are reused).
+    pub start_ticks: u64,
 }
 
 /// Every process visible in /proc.
@@ -78,12 +81,20 @@ fn read_stat(pid: i32) -> Option<ProcInfo> {
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgid = fields.next()?.parse().ok()?;
+    // `starttime` is field 22 of stat(5); `pgrp` (just read) is field 5.
+    let start_ticks = fields.nth(16)?.parse().ok()?;
     Some(ProcInfo {
         pid,
         ppid,
         pgid,
         state,
+        start_ticks,
     })
+}
+
+/// One process's stat, when it exists.
+pub fn process(pid: i32) -> Option<ProcInfo> {
+    read_stat(pid)
 }
 
 fn orphans() -> Vec<ProcInfo> {
@@ -154,5 +165,14 @@ mod tests {
         let info = read_stat(me).unwrap();
         assert_eq!(info.pid, me);
         assert!(info.ppid > 0);
+        // A child started after us has a later (or equal) start time.
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let later = read_stat(child.id() as i32).unwrap();
+        assert!(later.start_ticks >= info.start_ticks && info.start_ticks > 0);
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 }

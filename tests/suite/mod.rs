@@ -9,6 +9,7 @@ mod corpus;
 mod cycle;
 mod docker;
 mod faults;
+mod locks;
 mod people;
 mod recovery;
 mod scope;
