@@ -4,6 +4,7 @@
 //! after a red run.
 
 use super::Session;
+use crate::adjust::Plan;
 use crate::checkpoint::{self, CheckpointRecord, PushError, RollbackRequest};
 use crate::recovery::{
     retry_until, BreakerConfig, CircuitBreaker, Clock, RetryPolicy, SystemClock,
@@ -145,6 +146,25 @@ impl Session {
             c.extend(d);
         }
         self.recovery.record("retry", config, took_ms, success);
+    }
+
+    /// Records the pipeline re-run the agent chose after a red iteration as
+    /// a `retry`: `since_failure` runs from that red verdict (backoff and
+    /// cleanup included) to the re-run's verdict, `success` is whether it
+    /// was green.
+    pub(super) fn record_rerun(&mut self, plan: &Plan, since_failure: Duration, success: bool) {
+        self.recovery.record(
+            "retry",
+            serde_json::json!({
+                "operation": "pipeline",
+                "iteration": plan.iteration,
+                "after_failed_iteration": plan.iteration - 1,
+                "cleanup_level": plan.cleanup_level,
+                "service_wait_seconds": plan.service_wait.as_secs_f64(),
+            }),
+            since_failure.as_millis() as u64,
+            success,
+        );
     }
 
     /// Records that one of the agent's own components was restarted.

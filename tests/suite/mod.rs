@@ -7,4 +7,5 @@ mod cycle;
 mod docker;
 mod faults;
 mod recovery;
+mod recovery_numbers;
 mod session;
