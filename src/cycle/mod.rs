@@ -6,7 +6,7 @@ mod iteration;
 pub mod lock;
 mod preflight;
 pub mod record;
-mod recovery;
+mod services;
 pub mod signals;
 pub mod verify;
 
@@ -201,7 +201,7 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
                 open_timeout: Duration::from_secs(10),
             },
         ),
-        push_breaker: recovery::push_breaker(),
+        push_breaker: services::push_breaker(),
         docker_lost: None,
         health: Some(health),
         health_restart: None,

@@ -1,7 +1,8 @@
-//! Run-level recovery the session takes on itself: pushing checkpoints
-//! under a retry policy and a circuit breaker, restarting its own parts after
-//! a failure, and rolling the working tree back to the last green checkpoint
-//! after a red run.
+//! The session's own services and how it keeps them going: pushing
+//! checkpoints under a retry policy and a circuit breaker, restarting the
+//! health sampler, rolling the working tree back to the last green
+//! checkpoint after a red run, and recording each of these as a recovery
+//! action.
 
 use super::Session;
 use crate::adjust::Plan;
