@@ -397,7 +397,7 @@ impl Session {
                 .cfg
                 .cycle
                 .backoff
-                .delay(plan.iteration - 1, rand::random::<f64>());
+                .delay(plan.iteration - 1, fastrand::f64());
             if let (None, Some(budget)) = (&stop, self.cfg.cycle.max_elapsed) {
                 if self.started.elapsed() + delay >= budget {
                     stop = Some(Outcome::budget_spent(budget));

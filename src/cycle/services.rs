@@ -36,10 +36,9 @@ fn push_breaker_on(clock: Arc<dyn Clock>) -> CircuitBreaker {
 
 /// The retry policy of one push: exponential, a few attempts.
 pub(super) fn push_policy() -> RetryPolicy {
-    RetryPolicy {
-        max_delay: Duration::from_secs(4),
-        ..RetryPolicy::exponential(PUSH_FIRST_DELAY, 2.0, PUSH_ATTEMPTS)
-    }
+    let mut policy = RetryPolicy::exponential(PUSH_FIRST_DELAY, 2.0, PUSH_ATTEMPTS);
+    policy.backoff.max = Duration::from_secs(4);
+    policy
 }
 
 impl Session {

@@ -1,5 +1,5 @@
-//! Recovery: retry policies, circuit breaker, bulkhead, timeouts, fallbacks,
-//! and the log of every recovery action taken.
+//! Recovery: retry policies, circuit breaker, bulkhead, timeouts, and the
+//! log of every recovery action and mitigation taken.
 //!
 //! The building blocks take their clock and their randomness from outside
 //! (a [`Clock`], a `unit_random` argument) so that their decisions are
@@ -8,14 +8,19 @@
 mod breaker;
 mod bulkhead;
 mod clock;
-mod fallback;
 mod retry;
+mod timeout;
 
-pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-pub use bulkhead::{with_timeout, Bulkhead, BulkheadPermit};
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use fallback::{Fallback, FallbackSource, Served};
-pub use retry::{retry, retry_if, retry_until, Delays, RetryOutcome, RetryPolicy};
+#[cfg(test)]
+pub(crate) use breaker::BreakerState;
+pub(crate) use breaker::{BreakerConfig, CircuitBreaker};
+pub(crate) use bulkhead::Bulkhead;
+#[cfg(test)]
+pub(crate) use clock::ManualClock;
+pub(crate) use clock::{Clock, SystemClock};
+pub use retry::RetryPolicy;
+pub(crate) use retry::{retry_if, retry_until};
+pub(crate) use timeout::with_timeout;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
