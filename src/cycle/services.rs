@@ -97,7 +97,7 @@ impl Session {
                 "remote": self.cfg.git.remote,
                 "error": out.result.as_ref().err().map(|e| e.to_string()),
             }),
-            took,
+            out.first_failure,
             out.result.is_ok(),
         );
         match out.result {
@@ -129,18 +129,20 @@ impl Session {
     }
 
     /// Records a `retry` action for `operation` when it took more than one
-    /// attempt: `{operation, attempts}` plus `details` (an object).
+    /// attempt: `{operation, attempts}` plus `details` (an object), timed
+    /// from the first failed attempt to the last attempt's result.
     pub(crate) fn record_retry(
         &mut self,
         operation: &str,
         attempts: u32,
         details: serde_json::Value,
-        took_ms: u64,
+        first_failure: Option<Instant>,
         success: bool,
     ) {
-        if attempts <= 1 {
+        let (true, Some(failed_at)) = (attempts > 1, first_failure) else {
             return;
-        }
+        };
+        let took_ms = failed_at.elapsed().as_millis() as u64;
         let mut config = serde_json::json!({"operation": operation, "attempts": attempts});
         if let (Some(c), serde_json::Value::Object(d)) = (config.as_object_mut(), details) {
             c.extend(d);

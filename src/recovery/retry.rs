@@ -4,7 +4,7 @@
 
 use crate::backoff::{Backoff, Jitter};
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// When and how often to try again.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +59,9 @@ pub struct RetryOutcome<T, E> {
     pub result: Result<T, E>,
     /// Attempts made, the first one included.
     pub attempts: u32,
+    /// When the first attempt failed; `None` if it succeeded. The time from
+    /// there to the end is the time the retries took to recover.
+    pub first_failure: Option<Instant>,
 }
 
 /// Runs `op` (given the 1-based attempt number) until it succeeds, fails
@@ -94,9 +97,13 @@ where
 {
     let max = policy.max_attempts.max(1);
     let mut attempt = 1;
+    let mut first_failure = None;
     tokio::pin!(stop);
     loop {
         let result = op(attempt).await;
+        if result.is_err() && first_failure.is_none() {
+            first_failure = Some(Instant::now());
+        }
         let give_up = match &result {
             Ok(_) => true,
             Err(e) => attempt >= max || !retryable(e),
@@ -112,6 +119,7 @@ where
             return RetryOutcome {
                 result,
                 attempts: attempt,
+                first_failure,
             };
         }
         attempt += 1;
@@ -165,6 +173,7 @@ mod tests {
         .await;
         assert_eq!(out.result, Ok(3));
         assert_eq!(out.attempts, 3);
+        assert!(out.first_failure.is_some());
     }
 
     #[tokio::test]

@@ -91,3 +91,26 @@ fn safe_mode_is_a_mitigation_without_a_time_and_leaves_the_mttr_alone() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_retried_validator_is_timed_from_its_failure_not_from_its_first_start() {
+    let pipe = Pipeline::new(&format!(
+        "[orchestrator]\ncommand = \"echo loaded\"\n[cycle]\nmax_iterations = 1\n{FAST}\
+         validator = \"sh validate.sh\"\nvalidator_timeout = \"1s\"\n"
+    ));
+    // Hangs past its 1 s timeout once, then answers at once.
+    pipe.write(
+        "validate.sh",
+        "if [ -e hung-once ]; then echo valid; exit 0; fi\ntouch hung-once\nsleep 30\n",
+    );
+    let run = AutoEtl::new(pipe.path()).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = pipe.report();
+    let retries = actions(&report, "retry");
+    assert_eq!(retries.len(), 1, "{}", report["recovery_actions"]);
+    assert_eq!(retries[0]["config"]["operation"], "validator");
+    let took = retries[0]["execution_time_ms"].as_u64().unwrap();
+    // The 200 ms wait between attempts and the quick second attempt; the
+    // hung first second is before the failure and not part of it.
+    assert!((200..1000).contains(&took), "timed {took} ms");
+}
