@@ -1,6 +1,7 @@
 //! Throughput of the classify scanner on a generated log of mostly ordinary
-//! INFO lines (with a failure now and then), with the built-in rules and with
-//! 50 extra user rules. Run: `cargo bench --bench classify`.
+//! INFO lines (harmless failure words in them, a real failure now and then,
+//! as `scripts/bench/make_log.py` writes it), with the built-in rules and
+//! with 50 extra user rules. Run: `cargo bench --bench classify`.
 //! `CLASSIFY_BENCH_MB` sets the log size (default 100).
 
 use auto_etl::classify::{FailureClass, Markers, Rule, RuleSet, RuleSource, Scanner};
@@ -8,46 +9,56 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::sync::Arc;
 
-/// A deterministic log of `size` bytes.
-fn generate_log(size: usize) -> Vec<u8> {
-    let steps = ["extract", "transform", "load", "validate", "publish"];
-    let tables = [
-        "staging.sales",
-        "staging.orders",
-        "dim.customer",
-        "fact.events",
-    ];
-    let failures = [
-        "ERROR 1146 (42S02) at line 3: Table 'etl.sales' doesn't exist",
-        "psycopg2.OperationalError: connection to server at \"localhost\" (127.0.0.1), port 5432 failed: Connection refused",
-        "Code: 241. DB::Exception: Memory limit (total) exceeded: would use 3.50 GiB",
-        "2025-01-09 12:00:00 DEBUG pool: connection refused, retrying in 5s",
-    ];
-    let mut out = Vec::with_capacity(size + 256);
-    let mut i: u64 = 0;
-    while out.len() < size {
-        let line = if i % 5000 == 4999 {
-            failures[(i / 5000) as usize % failures.len()].to_string()
-        } else {
-            format!(
-                "2025-01-09 12:{:02}:{:02},{:03} INFO [etl.{}] loaded {} rows into {} in {}.{:02}s (batch {}, worker-{})",
-                (i / 60) % 60,
-                i % 60,
-                i % 1000,
-                steps[(i % 5) as usize],
-                (i * 7919) % 100_000,
-                tables[(i % 4) as usize],
-                i % 9,
-                i % 100,
-                i,
-                i % 8
-            )
-        };
-        out.extend_from_slice(line.as_bytes());
-        out.push(b'\n');
-        i += 1;
+/// One of `scripts/bench/make_log.py`'s ordinary lines: template `i % 5`,
+/// harmless failure words included ("(0 errors)", "retrying in 5s",
+/// "ERROR_LOG="), which a scanner must not report.
+fn ordinary_line(i: u64, n: u32) -> String {
+    let (m, s, ms) = (i % 60, (i * 7) % 60, i % 1000);
+    match i % 5 {
+        0 => format!("2025-01-09 12:{m:02}:{s:02},{ms:03} INFO  airflow.task: extracted {n} rows from s3://bucket/part-{n}.csv"),
+        1 => format!("2025-01-09 12:{m:02}:{s:02},{ms:03} INFO  etl.load: batch {n} committed in {ms} ms (0 errors)"),
+        2 => format!("2025-01-09 12:{m:02}:{s:02},{ms:03} DEBUG dbt: Began running node model.sales.stg_orders_{n}"),
+        3 => format!("[{m:02}:{s:02}] spark.scheduler: Finished task {n}.0 in stage 3.0 (TID {ms}) in {ms} ms on executor 2"),
+        _ => format!("2025-01-09 12:{m:02}:{s:02},{ms:03} INFO  warehouse: retrying in 5s is disabled; ERROR_LOG=/var/log/etl/{n}.log"),
     }
-    out
+}
+
+/// `make_log.py`'s real errors, the `k`-th one.
+fn error_line(k: usize) -> String {
+    match k % 4 {
+        0 => format!("ERROR 1146 (42S02) at line 12: Table 'etl.sales_{k}' doesn't exist"),
+        1 => "psycopg2.OperationalError: connection to server at \"db\" (10.0.0.5), port 5432 failed: Connection refused".into(),
+        2 => format!("Code: 60. DB::Exception: Table default.events_{k} doesn't exist. (UNKNOWN_TABLE)"),
+        _ => "java.lang.OutOfMemoryError: Java heap space".into(),
+    }
+}
+
+/// A deterministic log of `size` bytes shaped as `make_log.py` shapes it: a
+/// block of 20,000 ordinary lines repeated, one real error after the block
+/// that crosses each MiB. The row numbers come from a seeded fastrand, not
+/// Python's generator, so the bytes differ but not the shape. Returns the
+/// log and the number of real errors in it.
+fn generate_log(size: usize) -> (Vec<u8>, usize) {
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut block = String::new();
+    for i in 0..20_000 {
+        block.push_str(&ordinary_line(i, rng.u32(1..=99_999)));
+        block.push('\n');
+    }
+    const ERR_EVERY: usize = 1 << 20;
+    let mut out = Vec::with_capacity(size);
+    let mut errors = 0;
+    while out.len() < size {
+        let mut chunk = block.clone().into_bytes();
+        if out.len() / ERR_EVERY != (out.len() + chunk.len()) / ERR_EVERY {
+            chunk.extend_from_slice(error_line(errors).as_bytes());
+            chunk.push(b'\n');
+            errors += 1;
+        }
+        chunk.truncate(size - out.len());
+        out.extend_from_slice(&chunk);
+    }
+    (out, errors)
 }
 
 /// 50 realistic extra rules, each with a literal the prefilter can use.
@@ -85,8 +96,15 @@ fn bench(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
-    let log = generate_log(mb << 20);
+    let (log, errors) = generate_log(mb << 20);
     let builtin = Arc::new(RuleSet::builtin());
+    // The harmless words must not count: only the real errors match (the
+    // last one may be cut off by the size).
+    let found = scan(&builtin, &Arc::new(Markers::default()), &log) as usize;
+    assert!(
+        found == errors || found + 1 == errors,
+        "{found} matches for {errors} real errors"
+    );
     let extended = Arc::new(RuleSet::with_user_rules(user_rules()).expect("bench rules compile"));
     let none = Arc::new(Markers::default());
     let markers = Arc::new(Markers {

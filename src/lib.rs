@@ -5,7 +5,7 @@
 //! `recovery` and `health`, whose results land in the report.
 
 pub mod adjust;
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod checkpoint;
 pub mod ci;
 pub mod classify;

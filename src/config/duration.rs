@@ -1,54 +1,32 @@
-//! Human durations: "500ms", "10s", "2m", "1h", "1h30m", or plain seconds.
+//! Human durations: "500ms", "10s", "2m", "1h", "1h30m", or plain seconds,
+//! read by humantime; and their short form for messages.
 
 use std::time::Duration;
 
-/// Parses a duration such as `10m`, `1h30m`, `2.5s` or `30` (seconds).
+/// Parses a duration such as `10m`, `1h30m`, `1h 30m`, `2.5s` or `30`
+/// (seconds), from 0 to 7 days. The units are humantime's (`ms`, `s`,
+/// `sec`, `m`, `min`, `h`, `hr`, `hours`, `d`, `w`, ...).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err("empty duration".into());
     }
     if let Ok(secs) = s.parse::<f64>() {
-        return from_secs(secs, text);
+        return in_range(Duration::try_from_secs_f64(secs).ok(), text);
     }
-    let mut total = 0.0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("`{text}` has a number without a unit"))?;
-        if num_end == 0 {
-            return Err(format!(
-                "`{text}` is not a duration (use e.g. 500ms, 10s, 2m, 1h)"
-            ));
-        }
-        let value: f64 = rest[..num_end]
-            .parse()
-            .map_err(|_| format!("`{text}` is not a duration"))?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_end] {
-            "ms" => 0.001,
-            "s" | "sec" | "secs" => 1.0,
-            "m" | "min" | "mins" => 60.0,
-            "h" | "hr" | "hours" => 3600.0,
-            "d" => 86400.0,
-            unit => return Err(format!("`{text}` has an unknown unit `{unit}`")),
-        };
-        total += value * factor;
-        rest = &rest[unit_end..];
+    match humantime::parse_duration(s) {
+        Ok(d) => in_range(Some(d), text),
+        Err(e) => Err(format!(
+            "`{text}` is not a duration: {e} (use e.g. 500ms, 10s, 2m, 1h30m)"
+        )),
     }
-    from_secs(total, text)
 }
 
-fn from_secs(secs: f64, text: &str) -> Result<Duration, String> {
+fn in_range(d: Option<Duration>, text: &str) -> Result<Duration, String> {
     // A week is far beyond any sane step; larger values are typos.
-    if !secs.is_finite() || !(0.0..=7.0 * 86400.0).contains(&secs) {
-        return Err(format!("`{text}` is out of range (0 to 7d)"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    const WEEK: Duration = Duration::from_secs(7 * 86400);
+    d.filter(|d| *d <= WEEK)
+        .ok_or_else(|| format!("`{text}` is out of range (0 to 7d)"))
 }
 
 /// Formats a duration the way the parser reads it back (`1m30s`, `250ms`).
@@ -85,19 +63,46 @@ mod tests {
             ("10s", 10_000),
             ("2m", 120_000),
             ("1h30m", 5_400_000),
+            ("1h 30m", 5_400_000),
             ("500ms", 500),
             ("30", 30_000),
+            ("0.25", 250),
+            (" 45s ", 45_000),
             ("2.5s", 2_500),
+            ("1.5h", 5_400_000),
+            ("1.5h30m", 7_200_000),
+            ("90sec", 90_000),
+            ("2 min", 120_000),
+            ("3hours", 10_800_000),
+            ("1d", 86_400_000),
+            ("1w", 604_800_000),
+            ("0s", 0),
         ];
         for (text, ms) in cases {
-            assert_eq!(parse(text).unwrap(), Duration::from_millis(ms), "{text}");
+            assert_eq!(parse(text), Ok(Duration::from_millis(ms)), "{text}");
         }
     }
 
     #[test]
-    fn rejects_garbage_and_absurd_values() {
-        for text in ["", "ten", "10x", "s", "-1", "100d"] {
-            assert!(parse(text).is_err(), "{text} should be rejected");
+    fn rejects_garbage_and_absurd_values_saying_why() {
+        let cases = [
+            ("", "empty duration"),
+            ("ten", "`ten` is not a duration"),
+            ("10x", "`10x` is not a duration: unknown time unit"),
+            ("s", "`s` is not a duration"),
+            ("1.5.5s", "`1.5.5s` is not a duration"),
+            ("-1", "`-1` is out of range (0 to 7d)"),
+            ("100d", "`100d` is out of range (0 to 7d)"),
+            ("8d", "`8d` is out of range (0 to 7d)"),
+            (
+                "99999999999999999999h",
+                "`99999999999999999999h` is not a duration: number is too large",
+            ),
+            ("1e300", "`1e300` is out of range"),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).expect_err(text);
+            assert!(err.starts_with(want), "{text}: {err}");
         }
     }
 

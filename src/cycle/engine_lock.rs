@@ -142,7 +142,7 @@ fn engine_err(name: &str, e: bollard::errors::Error) -> LockError {
 /// message another run gets (exit 4).
 pub async fn acquire(docker: Docker, project: &str, holder: &str) -> Result<EngineLock, LockError> {
     let name = volume_name(project);
-    let token = format!("{}-{}", std::process::id(), rand::random::<u64>());
+    let token = format!("{}-{}", std::process::id(), fastrand::u64(..));
     let labels: HashMap<String, String> = [
         (OWNER, token.as_str()),
         (PROJECT, project),

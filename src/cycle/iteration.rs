@@ -482,7 +482,6 @@ impl Session {
         plan: &Plan,
     ) -> Validation {
         let total = self.cfg.steps.len();
-        let started = Instant::now();
         let runner = tokio::sync::Mutex::new(runner);
         let failures = std::sync::Mutex::new(Vec::<String>::new());
         let this = &*self;
@@ -546,7 +545,7 @@ impl Session {
             |f| f.retryable() && !this.budget_spent(),
         )
         .await;
-        let attempts = out.attempts;
+        let (attempts, first_failure) = (out.attempts, out.first_failure);
         let outcome = out.result.unwrap_or_else(|f| f.outcome);
         let validation = validation_of(cmd, &outcome);
         let failures = failures.into_inner().unwrap_or_default();
@@ -558,7 +557,7 @@ impl Session {
                 "reason": failures.first(),
                 "result": validation.detail,
             }),
-            started.elapsed().as_millis() as u64,
+            first_failure,
             validation.passed,
         );
         validation

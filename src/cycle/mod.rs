@@ -7,7 +7,7 @@ mod iteration;
 pub mod lock;
 mod preflight;
 pub mod record;
-mod recovery;
+mod services;
 pub mod run_id;
 pub mod signals;
 pub mod verify;
@@ -221,11 +221,9 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
         );
     }
     if start.risk.safe_mode {
-        recovery.record(
+        recovery.mitigate(
             "safe_mode",
             serde_json::json!({"risk_level": start.risk.risk_level, "no_push": true, "keep_named_volumes": true}),
-            0,
-            true,
         );
     }
     let health = HealthMonitor::start(health_config(&cfg, start.risk.safe_mode));
@@ -242,7 +240,7 @@ pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> 
                 open_timeout: Duration::from_secs(10),
             },
         ),
-        push_breaker: recovery::push_breaker(),
+        push_breaker: services::push_breaker(),
         docker_lost: None,
         health: Some(health),
         health_restart: None,
@@ -419,6 +417,9 @@ impl Session {
         let mut history: Vec<Vec<FailureClass>> = Vec::new();
         let mut previous: Option<PreviousIteration> = None;
         let mut last_checkpoint;
+        // When the last iteration's red verdict came: the failure the next
+        // iteration, a re-run the agent chose, answers.
+        let mut failed_at: Option<Instant> = None;
         let outcome = loop {
             let iteration_start = Instant::now();
             self.emit(events::Event::IterationStart {
@@ -427,14 +428,10 @@ impl Session {
             self.revive_health();
             let pre_adjustment = self.check_disk(&mut plan).await;
             let result = self.iteration(&plan, previous.take()).await;
-            if plan.iteration > 1 {
-                self.recovery.record(
-                    "retry",
-                    serde_json::json!({"iteration": plan.iteration, "cleanup_level": plan.cleanup_level, "service_wait_seconds": plan.service_wait.as_secs_f64()}),
-                    result.started.elapsed().as_millis() as u64,
-                    result.verdict.success,
-                );
+            if let Some(failed_at) = failed_at.take() {
+                self.record_rerun(&plan, failed_at.elapsed(), result.verdict.success);
             }
+            failed_at = (!result.verdict.success).then(Instant::now);
             self.mark_outcome(&result, plan.iteration).await;
             last_checkpoint = (plan.iteration, result.checkpoint.clone());
             let facts = Facts {
@@ -491,7 +488,7 @@ impl Session {
                 .cfg
                 .cycle
                 .backoff
-                .delay(plan.iteration - 1, rand::random::<f64>());
+                .delay(plan.iteration - 1, fastrand::f64());
             if let (None, Some(budget)) = (&stop, self.cfg.cycle.max_elapsed) {
                 if self.started.elapsed() + delay >= budget {
                     stop = Some(Outcome::budget_spent(budget));

@@ -63,7 +63,7 @@ pub fn open(report_dir: &Path, run_id: &str) {
         *l = Some(Ledger {
             path: report_dir.join(LEDGER_FILE),
             run_id: run_id.to_string(),
-            token: format!("{run_id}-{:016x}", rand::random::<u64>()),
+            token: format!("{run_id}-{:016x}", fastrand::u64(..)),
             boot_id: boot_id(),
         });
     }

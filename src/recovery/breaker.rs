@@ -168,21 +168,6 @@ impl CircuitBreaker {
             Inner::Open { .. } => {}
         }
     }
-
-    /// Runs `fut` through the breaker: refused while open, and its result
-    /// counted.
-    pub async fn call<T, E, F>(&self, fut: F) -> Result<Result<T, E>, RecoveryError>
-    where
-        F: std::future::Future<Output = Result<T, E>>,
-    {
-        self.try_acquire()?;
-        let out = fut.await;
-        match &out {
-            Ok(_) => self.on_success(),
-            Err(_) => self.on_failure(),
-        }
-        Ok(out)
-    }
 }
 
 #[cfg(test)]
@@ -283,22 +268,5 @@ mod tests {
                 retry_after: Duration::from_secs(18)
             })
         );
-    }
-
-    #[tokio::test]
-    async fn call_counts_results() {
-        let b = CircuitBreaker::new(
-            "docker",
-            BreakerConfig {
-                failure_threshold: 2,
-                ..BreakerConfig::default()
-            },
-        );
-        for _ in 0..2 {
-            let r = b.call(async { Err::<(), _>("refused") }).await;
-            assert_eq!(r, Ok(Err("refused")));
-        }
-        let r = b.call(async { Ok::<_, ()>(1) }).await;
-        assert!(matches!(r, Err(RecoveryError::CircuitOpen { .. })));
     }
 }

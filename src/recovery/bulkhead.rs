@@ -1,11 +1,15 @@
-//! A bulkhead (at most N operations at once, at most M waiting, the rest
-//! refused) and a timeout wrapper.
+//! A bulkhead: at most N operations at once, at most M waiting, the rest
+//! refused.
+//!
+//! Its one user, parallel Docker removals, already starts no more than the
+//! bulkhead holds (`buffer_unordered(capacity)`), so the refusal can never
+//! happen there; a plain `buffer_unordered(limit)` bounds removals alone.
+//! Once the removals are bounded that way this type goes.
 
 use super::RecoveryError;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Limits concurrency, e.g. of parallel Docker removals.
@@ -20,7 +24,7 @@ pub struct Bulkhead {
 
 /// A place in the bulkhead; freed on drop.
 #[derive(Debug)]
-pub struct BulkheadPermit {
+pub(crate) struct BulkheadPermit {
     _permit: OwnedSemaphorePermit,
 }
 
@@ -51,11 +55,13 @@ impl Bulkhead {
     }
 
     /// Operations running now.
+    #[cfg(test)]
     pub fn running(&self) -> usize {
         self.max_concurrent - self.permits.available_permits()
     }
 
     /// Operations waiting for a place now.
+    #[cfg(test)]
     pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
     }
@@ -96,23 +102,11 @@ impl Bulkhead {
     }
 }
 
-/// Runs `fut` for at most `limit`; `what` names it in the error.
-pub async fn with_timeout<F: Future>(
-    limit: Duration,
-    what: &str,
-    fut: F,
-) -> Result<F::Output, RecoveryError> {
-    tokio::time::timeout(limit, fut)
-        .await
-        .map_err(|_| RecoveryError::TimedOut {
-            what: what.to_string(),
-            limit,
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recovery::with_timeout;
+    use std::time::Duration;
 
     #[tokio::test]
     async fn refuses_beyond_max_waiting() {
@@ -169,16 +163,5 @@ mod tests {
             t.await.unwrap().unwrap();
         }
         assert_eq!(peak.load(Ordering::SeqCst), 3);
-    }
-
-    #[tokio::test]
-    async fn with_timeout_names_what_timed_out() {
-        let slow = tokio::time::sleep(Duration::from_secs(5));
-        let e = with_timeout(Duration::from_millis(10), "docker ping", slow)
-            .await
-            .unwrap_err();
-        assert_eq!(e.to_string(), "docker ping timed out after 10 ms");
-        let fast = with_timeout(Duration::from_secs(5), "x", async { 7 }).await;
-        assert_eq!(fast, Ok(7));
     }
 }

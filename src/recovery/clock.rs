@@ -1,7 +1,6 @@
-//! Time as an input: the real monotonic clock and a manual one for tests.
+//! Time as an input: the real monotonic clock, and a manual one in tests.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Where the recovery blocks read the time from.
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -18,35 +17,45 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to.
-#[derive(Debug)]
-pub struct ManualClock {
-    base: Instant,
-    offset: Mutex<Duration>,
-}
+#[cfg(test)]
+pub(crate) use manual::ManualClock;
 
-impl Default for ManualClock {
-    fn default() -> Self {
-        ManualClock::new()
+#[cfg(test)]
+mod manual {
+    use super::Clock;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    /// A clock that moves only when told to.
+    #[derive(Debug)]
+    pub struct ManualClock {
+        base: Instant,
+        offset: Mutex<Duration>,
     }
-}
 
-impl ManualClock {
-    pub fn new() -> ManualClock {
-        ManualClock {
-            base: Instant::now(),
-            offset: Mutex::new(Duration::ZERO),
+    impl Default for ManualClock {
+        fn default() -> Self {
+            ManualClock::new()
         }
     }
 
-    /// Moves the clock forward by `d`.
-    pub fn advance(&self, d: Duration) {
-        *self.offset.lock().unwrap_or_else(|e| e.into_inner()) += d;
-    }
-}
+    impl ManualClock {
+        pub fn new() -> ManualClock {
+            ManualClock {
+                base: Instant::now(),
+                offset: Mutex::new(Duration::ZERO),
+            }
+        }
 
-impl Clock for ManualClock {
-    fn now(&self) -> Instant {
-        self.base + *self.offset.lock().unwrap_or_else(|e| e.into_inner())
+        /// Moves the clock forward by `d`.
+        pub fn advance(&self, d: Duration) {
+            *self.offset.lock().unwrap_or_else(|e| e.into_inner()) += d;
+        }
+    }
+
+    impl Clock for ManualClock {
+        fn now(&self) -> Instant {
+            self.base + *self.offset.lock().unwrap_or_else(|e| e.into_inner())
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! Recovery: retry policies, circuit breaker, bulkhead, timeouts, fallbacks,
-//! and the log of every recovery action taken.
+//! Recovery: retry policies, circuit breaker, bulkhead, timeouts, and the
+//! log of every recovery action and mitigation taken.
 //!
 //! The building blocks take their clock and their randomness from outside
 //! (a [`Clock`], a `unit_random` argument) so that their decisions are
@@ -8,14 +8,19 @@
 mod breaker;
 mod bulkhead;
 mod clock;
-mod fallback;
 mod retry;
+mod timeout;
 
-pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-pub use bulkhead::{with_timeout, Bulkhead, BulkheadPermit};
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use fallback::{Fallback, FallbackSource, Served};
-pub use retry::{retry, retry_if, retry_until, Delays, RetryOutcome, RetryPolicy};
+#[cfg(test)]
+pub(crate) use breaker::BreakerState;
+pub(crate) use breaker::{BreakerConfig, CircuitBreaker};
+pub(crate) use bulkhead::Bulkhead;
+#[cfg(test)]
+pub(crate) use clock::ManualClock;
+pub(crate) use clock::{Clock, SystemClock};
+pub use retry::RetryPolicy;
+pub(crate) use retry::{retry_if, retry_until};
+pub(crate) use timeout::with_timeout;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -39,14 +44,30 @@ pub enum RecoveryError {
 }
 
 /// One recovery action, as the report's `recovery_actions` lists it.
+///
+/// Two kinds share the list. A *recovery* (`retry`, `restart`, `rollback`)
+/// tries to bring back what failed; its `execution_time_ms` is the time to
+/// recovery the type documents at [`RecoveryLog::record`]. A *mitigation*
+/// (`fallback`, `safe_mode`) works around a failure or a risk without
+/// bringing anything back, and does not count towards the mean time to
+/// recovery; `safe_mode` is a precaution taken before anything failed and
+/// has no time at all (`null`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecoveryAction {
     /// retry | fallback | rollback | restart | safe_mode
     pub action_type: String,
     pub config: serde_json::Value,
-    pub execution_time_ms: u64,
+    pub execution_time_ms: Option<u64>,
     pub success: bool,
     pub timestamp: String,
+}
+
+impl RecoveryAction {
+    /// Whether this action tries to recover from a failure (`retry`,
+    /// `restart`, `rollback`) rather than work around it.
+    pub fn is_recovery(&self) -> bool {
+        matches!(self.action_type.as_str(), "retry" | "restart" | "rollback")
+    }
 }
 
 /// The actions taken during a run.
@@ -56,7 +77,10 @@ pub struct RecoveryLog {
 }
 
 impl RecoveryLog {
-    /// Records an action taken now.
+    /// Records an action taken now that took `execution_time_ms`: for a
+    /// `retry`, from the failure it answers to the retried attempt's result;
+    /// for a `restart` or `rollback`, the time the restart or rollback took;
+    /// for a `fallback`, the time spent on the operation before falling back.
     pub fn record(
         &mut self,
         action_type: &str,
@@ -64,10 +88,20 @@ impl RecoveryLog {
         execution_time_ms: u64,
         success: bool,
     ) {
+        self.push(action_type, config, Some(execution_time_ms), success);
+    }
+
+    /// Records a mitigation applied now that has no duration of its own
+    /// (`safe_mode`: a precaution, in force for the whole run).
+    pub fn mitigate(&mut self, action_type: &str, config: serde_json::Value) {
+        self.push(action_type, config, None, true);
+    }
+
+    fn push(&mut self, kind: &str, config: serde_json::Value, ms: Option<u64>, success: bool) {
         self.actions.push(RecoveryAction {
-            action_type: action_type.to_string(),
+            action_type: kind.to_string(),
             config,
-            execution_time_ms,
+            execution_time_ms: ms,
             success,
             timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
@@ -75,14 +109,22 @@ impl RecoveryLog {
 
     /// The report's `recovery_summary`: how effective the recoveries were.
     ///
-    /// `mean_time_to_recovery_ms` is the mean time of the *successful*
-    /// actions (a failed action did not recover anything); null when none
-    /// succeeded. Rates are fractions in [0, 1].
+    /// `total` counts every action; `recoveries` and `mitigations` split
+    /// them (see [`RecoveryAction`]). `successes`, `failures` and
+    /// `success_rate` (a fraction in [0, 1]) are over the recoveries, and
+    /// `mean_time_to_recovery_ms` is the mean time of the recoveries that
+    /// worked (a failed one recovered nothing); null when none did.
     pub fn summary(&self) -> serde_json::Value {
-        let total = self.actions.len();
-        let ok: Vec<&RecoveryAction> = self.actions.iter().filter(|a| a.success).collect();
-        let mttr = (!ok.is_empty())
-            .then(|| ok.iter().map(|a| a.execution_time_ms as f64).sum::<f64>() / ok.len() as f64);
+        let recoveries: Vec<&RecoveryAction> =
+            self.actions.iter().filter(|a| a.is_recovery()).collect();
+        let ok: Vec<u64> = recoveries
+            .iter()
+            .filter(|a| a.success)
+            .filter_map(|a| a.execution_time_ms)
+            .collect();
+        let successes = recoveries.iter().filter(|a| a.success).count();
+        let mttr =
+            (!ok.is_empty()).then(|| ok.iter().map(|&ms| ms as f64).sum::<f64>() / ok.len() as f64);
         let mut types: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for a in &self.actions {
             let e = types.entry(a.action_type.as_str()).or_default();
@@ -96,11 +138,14 @@ impl RecoveryLog {
                 (t.to_string(), v)
             })
             .collect();
+        let n = recoveries.len();
         serde_json::json!({
-            "total": total,
-            "successes": ok.len(),
-            "failures": total - ok.len(),
-            "success_rate": if total == 0 { 0.0 } else { ok.len() as f64 / total as f64 },
+            "total": self.actions.len(),
+            "recoveries": n,
+            "mitigations": self.actions.len() - n,
+            "successes": successes,
+            "failures": n - successes,
+            "success_rate": if n == 0 { 0.0 } else { successes as f64 / n as f64 },
             "mean_time_to_recovery_ms": mttr,
             "types": types,
         })
@@ -122,22 +167,27 @@ mod tests {
     }
 
     #[test]
-    fn summary_counts_types_and_mttr_of_successes() {
+    fn safe_mode_and_fallbacks_do_not_pull_the_mean_time_to_recovery_down() {
         let mut log = RecoveryLog::default();
         log.record("retry", json!({"attempt": 1}), 100, false);
         log.record("retry", json!({"attempt": 2}), 300, true);
-        log.record("fallback", json!({}), 500, true);
-        log.record("safe_mode", json!({}), 0, true);
+        log.record("restart", json!({}), 500, true);
+        log.record("fallback", json!({}), 20, true);
+        log.mitigate("safe_mode", json!({}));
         let s = log.summary();
-        assert_eq!(s["total"], 4);
-        assert_eq!(s["successes"], 3);
+        assert_eq!(s["total"], 5);
+        assert_eq!(s["recoveries"], 3);
+        assert_eq!(s["mitigations"], 2);
+        assert_eq!(s["successes"], 2);
         assert_eq!(s["failures"], 1);
-        assert_eq!(s["success_rate"], 0.75);
-        // (300 + 500 + 0) / 3
-        let mttr = s["mean_time_to_recovery_ms"].as_f64().unwrap();
-        assert!((mttr - 266.666).abs() < 0.01, "{mttr}");
+        let rate = s["success_rate"].as_f64().unwrap();
+        assert!((rate - 2.0 / 3.0).abs() < 1e-9, "{rate}");
+        // (300 + 500) / 2: only recoveries that worked have a time to recovery.
+        assert_eq!(s["mean_time_to_recovery_ms"], 400.0);
         assert_eq!(s["types"]["retry"], json!({"count": 2, "successes": 1}));
         assert_eq!(s["types"]["fallback"], json!({"count": 1, "successes": 1}));
+        assert_eq!(s["types"]["safe_mode"], json!({"count": 1, "successes": 1}));
+        assert!(log.actions[4].execution_time_ms.is_none());
     }
 
     #[test]

@@ -106,7 +106,7 @@ async fn deep_removes_project_images_anonymous_volumes_and_unlabelled_prefixed_c
     let built = format!("{}_app:latest", p.name);
     d::docker(&["tag", d::IMAGE, &built]);
     p.track(Kind::Image, &built);
-    let labelled = p.labelled_image(&format!("aetl-test-img-{:08x}:1", rand::random::<u32>()));
+    let labelled = p.labelled_image(&format!("aetl-test-img-{:08x}:1", fastrand::u32(..)));
     let c = p.container("app", State::Running, true, &["-v", "/scratch"]);
     let anon = p.anonymous_volumes(&c);
     assert_eq!(
@@ -158,7 +158,7 @@ async fn bystanders_survive_a_deep_cleanup() {
         true,
         &["--network", &their_net, "-v", &their_mount],
     );
-    let unlabelled = format!("aetl-bystander-{:08x}", rand::random::<u32>());
+    let unlabelled = format!("aetl-bystander-{:08x}", fastrand::u32(..));
     p.track(Kind::Container, &unlabelled);
     d::docker(&[
         "run",

@@ -14,4 +14,5 @@ mod people;
 mod recovery;
 mod scope;
 mod scope_docker;
+mod recovery_numbers;
 mod session;

@@ -150,7 +150,7 @@ fn deep_cleanup_leaves_containers_reached_by_a_link_alias_or_named_project_dash(
     let mut p = Project::new("links");
     // A bystander with no labels; the project's old unlabelled container
     // links to it, so the engine lists `/<project>_web2/x` among its names.
-    let bystander = format!("aetl-bystander-{:08x}", rand::random::<u32>());
+    let bystander = format!("aetl-bystander-{:08x}", fastrand::u32(..));
     d::docker(&["run", "-d", "--name", &bystander, d::IMAGE, "sleep", "3600"]);
     p.track(Kind::Container, &bystander);
     let link = format!("{bystander}:x");

@@ -146,7 +146,7 @@ impl Project {
     /// `aetl-test-<what>-<random>`.
     pub fn new(what: &str) -> Project {
         Project {
-            name: format!("aetl-test-{what}-{:08x}", rand::random::<u32>()),
+            name: format!("aetl-test-{what}-{:08x}", fastrand::u32(..)),
             tracked: Vec::new(),
         }
     }

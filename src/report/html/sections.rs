@@ -268,7 +268,7 @@ pub fn recovery(r: &Report) -> Markup {
                         tr {
                             td { (a.action_type) }
                             td { @if a.success { "done" } @else { "failed" } }
-                            td.num { (a.execution_time_ms) " ms" }
+                            td.num { @if let Some(ms) = a.execution_time_ms { (ms) " ms" } @else { "—" } }
                             td { code { (details(&a.config)) } }
                         }
                     }

@@ -1,9 +1,11 @@
-//! Run-level recovery the session takes on itself: pushing checkpoints
-//! under a retry policy and a circuit breaker, restarting its own parts after
-//! a failure, and rolling the working tree back to the last green checkpoint
-//! after a red run.
+//! The session's own services and how it keeps them going: pushing
+//! checkpoints under a retry policy and a circuit breaker, restarting the
+//! health sampler, rolling the working tree back to the last green
+//! checkpoint after a red run, and recording each of these as a recovery
+//! action.
 
 use super::Session;
+use crate::adjust::Plan;
 use crate::checkpoint::{self, CheckpointRecord, PushError, RollbackRequest};
 use crate::recovery::{
     retry_until, BreakerConfig, CircuitBreaker, Clock, RetryPolicy, SystemClock,
@@ -34,10 +36,9 @@ fn push_breaker_on(clock: Arc<dyn Clock>) -> CircuitBreaker {
 
 /// The retry policy of one push: exponential, a few attempts.
 pub(super) fn push_policy() -> RetryPolicy {
-    RetryPolicy {
-        max_delay: Duration::from_secs(4),
-        ..RetryPolicy::exponential(PUSH_FIRST_DELAY, 2.0, PUSH_ATTEMPTS)
-    }
+    let mut policy = RetryPolicy::exponential(PUSH_FIRST_DELAY, 2.0, PUSH_ATTEMPTS);
+    policy.backoff.max = Duration::from_secs(4);
+    policy
 }
 
 impl Session {
@@ -96,7 +97,7 @@ impl Session {
                 "remote": self.cfg.git.remote,
                 "error": out.result.as_ref().err().map(|e| e.to_string()),
             }),
-            took,
+            out.first_failure,
             out.result.is_ok(),
         );
         match out.result {
@@ -128,23 +129,44 @@ impl Session {
     }
 
     /// Records a `retry` action for `operation` when it took more than one
-    /// attempt: `{operation, attempts}` plus `details` (an object).
+    /// attempt: `{operation, attempts}` plus `details` (an object), timed
+    /// from the first failed attempt to the last attempt's result.
     pub(crate) fn record_retry(
         &mut self,
         operation: &str,
         attempts: u32,
         details: serde_json::Value,
-        took_ms: u64,
+        first_failure: Option<Instant>,
         success: bool,
     ) {
-        if attempts <= 1 {
+        let (true, Some(failed_at)) = (attempts > 1, first_failure) else {
             return;
-        }
+        };
+        let took_ms = failed_at.elapsed().as_millis() as u64;
         let mut config = serde_json::json!({"operation": operation, "attempts": attempts});
         if let (Some(c), serde_json::Value::Object(d)) = (config.as_object_mut(), details) {
             c.extend(d);
         }
         self.recovery.record("retry", config, took_ms, success);
+    }
+
+    /// Records the pipeline re-run the agent chose after a red iteration as
+    /// a `retry`: `since_failure` runs from that red verdict (backoff and
+    /// cleanup included) to the re-run's verdict, `success` is whether it
+    /// was green.
+    pub(super) fn record_rerun(&mut self, plan: &Plan, since_failure: Duration, success: bool) {
+        self.recovery.record(
+            "retry",
+            serde_json::json!({
+                "operation": "pipeline",
+                "iteration": plan.iteration,
+                "after_failed_iteration": plan.iteration - 1,
+                "cleanup_level": plan.cleanup_level,
+                "service_wait_seconds": plan.service_wait.as_secs_f64(),
+            }),
+            since_failure.as_millis() as u64,
+            success,
+        );
     }
 
     /// Records that one of the agent's own components was restarted.
