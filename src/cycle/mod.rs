@@ -7,8 +7,8 @@ mod iteration;
 pub mod lock;
 mod preflight;
 pub mod record;
-mod services;
 pub mod run_id;
+mod services;
 pub mod signals;
 pub mod verify;
 

@@ -3,7 +3,7 @@
 
 use super::scope::UNTAGGED;
 use super::{DockerError, Resource};
-use crate::recovery::{Bulkhead, RecoveryError};
+use crate::backoff::{Backoff, Jitter};
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions};
 use bollard::Docker;
@@ -13,13 +13,16 @@ use std::time::Duration;
 /// Removals in flight at once. The engine serialises much of a removal
 /// internally; past a handful in parallel it only queues them.
 pub const BULKHEAD: usize = 8;
-/// Removals waiting for a place in the bulkhead at once; the rest are not
-/// started until one finishes, so a scope of thousands never queues them all.
-pub const BULKHEAD_WAITING: usize = 32;
 /// Retries of a 409 (removal in progress, endpoints still attached, in use).
 const CONFLICT_RETRIES: u32 = 5;
-/// First wait after a conflict; doubles each time (50ms .. 800ms, ~1.5s in all).
-const FIRST_RETRY_DELAY: Duration = Duration::from_millis(50);
+/// Waits after a conflict: 50ms doubling to 800ms (~1.5s in all), no jitter
+/// (the removals in flight are ours; nothing else is thundering).
+const CONFLICT_BACKOFF: Backoff = Backoff {
+    initial: Duration::from_millis(50),
+    multiplier: 2.0,
+    max: Duration::from_millis(800),
+    jitter: Jitter::None,
+};
 
 /// What an engine error means for a removal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,47 +78,27 @@ pub enum Outcome {
 }
 
 /// Removes `resources`, at most [`BULKHEAD`] at once, in no particular order.
+/// The bulkhead is the stream's own bound: a removal starts only when one in
+/// flight finishes, so a scope of thousands is never queued at the engine.
 pub async fn remove_all(docker: &Docker, resources: Vec<Resource>) -> Vec<Outcome> {
-    let bulkhead = Bulkhead::new("docker removals", BULKHEAD, BULKHEAD_WAITING);
-    let described: Vec<String> = resources
-        .iter()
-        .map(|r| format!("{} {} ({})", r.kind, r.name, short(&r.id)))
-        .collect();
-    in_bulkhead(&bulkhead, resources, |r| remove_one(docker, r))
-        .await
-        .into_iter()
-        .map(|(i, done)| match done {
-            Ok(outcome) => outcome,
-            Err(refused) => Outcome::Failed(format!("cannot remove {}: {refused}", described[i])),
-        })
-        .collect()
+    in_bulkhead(resources, |r| remove_one(docker, r)).await
 }
 
-/// Runs `op` on every item inside `bulkhead`, never starting more than it
-/// holds (running plus waiting), so none is refused for a full line. Each
-/// result comes with its item's index, in completion order.
-pub async fn in_bulkhead<T, F, Fut>(
-    bulkhead: &Bulkhead,
-    items: Vec<T>,
-    op: F,
-) -> Vec<(usize, Result<Fut::Output, RecoveryError>)>
+/// Runs `op` on every item, never more than [`BULKHEAD`] at once; results in
+/// completion order.
+async fn in_bulkhead<T, F, Fut>(items: Vec<T>, op: F) -> Vec<Fut::Output>
 where
     F: Fn(T) -> Fut,
     Fut: std::future::Future,
 {
-    let room = bulkhead.capacity();
-    stream::iter(items.into_iter().enumerate())
-        .map(|(i, item)| {
-            let fut = op(item);
-            async move { (i, bulkhead.run(fut).await) }
-        })
-        .buffer_unordered(room)
+    stream::iter(items)
+        .map(op)
+        .buffer_unordered(BULKHEAD)
         .collect()
         .await
 }
 
 async fn remove_one(docker: &Docker, resource: Resource) -> Outcome {
-    let mut delay = FIRST_RETRY_DELAY;
     let mut attempt = 0;
     loop {
         let Err(e) = request(docker, &resource).await else {
@@ -131,8 +114,7 @@ async fn remove_one(docker: &Docker, resource: Resource) -> Outcome {
                     let _ = docker.unpause_container(&resource.id).await;
                 }
                 tracing::debug!(kind = %resource.kind, name = %resource.name, "conflict, retrying: {m}");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
+                tokio::time::sleep(CONFLICT_BACKOFF.delay(attempt, 0.0)).await;
                 attempt += 1;
             }
             Failure::Conflict(m) | Failure::Api(m) => {
@@ -227,11 +209,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_bulkhead_bounds_removals_in_flight_and_refuses_none() {
+    async fn the_bulkhead_bounds_removals_in_flight_and_drops_none() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let bulkhead = Bulkhead::new("docker removals", BULKHEAD, BULKHEAD_WAITING);
         let (now, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        let done = in_bulkhead(&bulkhead, (0..100).collect(), |n: u32| {
+        let mut done = in_bulkhead((0..100).collect(), |n: u32| {
             let (now, peak) = (&now, &peak);
             async move {
                 let inside = now.fetch_add(1, Ordering::SeqCst) + 1;
@@ -242,13 +223,9 @@ mod tests {
             }
         })
         .await;
-        assert_eq!(done.len(), 100);
-        assert!(
-            done.iter().all(|(i, r)| *r == Ok(*i as u32 * 2)),
-            "{done:?}"
-        );
+        done.sort_unstable();
+        assert_eq!(done, (0..100).map(|n| n * 2).collect::<Vec<u32>>());
         assert_eq!(peak.load(Ordering::SeqCst), BULKHEAD);
-        assert_eq!((bulkhead.running(), bulkhead.waiting()), (0, 0));
     }
 
     #[test]

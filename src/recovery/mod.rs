@@ -1,4 +1,4 @@
-//! Recovery: retry policies, circuit breaker, bulkhead, timeouts, and the
+//! Recovery: retry policies, circuit breaker, timeouts, and the
 //! log of every recovery action and mitigation taken.
 //!
 //! The building blocks take their clock and their randomness from outside
@@ -6,7 +6,6 @@
 //! testable without sleeping.
 
 mod breaker;
-mod bulkhead;
 mod clock;
 mod retry;
 mod timeout;
@@ -14,7 +13,6 @@ mod timeout;
 #[cfg(test)]
 pub(crate) use breaker::BreakerState;
 pub(crate) use breaker::{BreakerConfig, CircuitBreaker};
-pub(crate) use bulkhead::Bulkhead;
 #[cfg(test)]
 pub(crate) use clock::ManualClock;
 pub(crate) use clock::{Clock, SystemClock};
@@ -27,18 +25,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Why a recovery building block refused or gave up. The variants drive
-/// decisions: an open circuit means "skip this for now", a full bulkhead
-/// means "back off", a timeout means "the operation hung".
+/// decisions: an open circuit means "skip this for now", a timeout means "the operation hung".
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RecoveryError {
     #[error("circuit `{name}` is open: retry in {} ms", retry_after.as_millis())]
     CircuitOpen { name: String, retry_after: Duration },
-    #[error("bulkhead `{name}` is full: {max_concurrent} running, {max_waiting} waiting")]
-    BulkheadFull {
-        name: String,
-        max_concurrent: usize,
-        max_waiting: usize,
-    },
     #[error("{what} timed out after {} ms", limit.as_millis())]
     TimedOut { what: String, limit: Duration },
 }

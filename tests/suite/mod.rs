@@ -12,7 +12,7 @@ mod faults;
 mod locks;
 mod people;
 mod recovery;
+mod recovery_numbers;
 mod scope;
 mod scope_docker;
-mod recovery_numbers;
 mod session;
