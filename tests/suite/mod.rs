@@ -6,5 +6,6 @@ mod classify;
 mod cycle;
 mod docker;
 mod faults;
+mod output;
 mod recovery;
 mod session;
