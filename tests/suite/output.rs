@@ -181,3 +181,30 @@ fn regression_checkpoints_leave_out_env_variants_credentials_and_secret_content(
     let staged = git(root, &["diff", "--cached", "--name-only"]);
     assert!(staged.contains(".env.staged"), "{staged}");
 }
+
+#[test]
+fn regression_branch_checkpoint_keeps_content_staged_apart_from_the_working_tree() {
+    let toml = "[[steps]]\nname = \"load\"\nrun = \"echo ok\"\n[cycle]\nmax_iterations = 1\n\
+         [cycle.backoff]\ninitial = \"100ms\"\nmax = \"200ms\"\njitter = \"none\"\n\
+         [git]\ncheckpoint = \"branch\"\n[verify]\nsuccess_patterns = []\n";
+    let pipe = Pipeline::new(toml);
+    let root = pipe.path();
+    git(root, &["init", "-q", "-b", "main"]);
+    pipe.write(".gitignore", "logs/\n");
+    pipe.write("model.sql", "select 1\n");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "initial"]);
+    pipe.write("model.sql", "select 2 -- staged\n");
+    git(root, &["add", "model.sql"]);
+    pipe.write("model.sql", "select 3 -- working tree\n");
+    let run = AutoEtl::new(root).run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        git(root, &["show", ":model.sql"]),
+        "select 2 -- staged\n",
+        "the staged content was overwritten"
+    );
+    let report = pipe.report();
+    let reason = report["cycles"][0]["checkpoint"]["skipped_reason"].to_string();
+    assert!(reason.contains("model.sql"), "{report}");
+}
