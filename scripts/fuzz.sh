@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes auto-etl's parsers: the config loader, rule compiler + classifier
-# (+ redactor), report reader and journal verifier.
+# (+ redactor), report reader and journal verifier, the line reassembly
+# (scanner windows, stream redaction) and the redactor.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60s, all)
 #
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/../fuzz"
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config classify report journal)
+[ ${#targets[@]} -gt 0 ] || targets=(config classify report journal lines redact cleanup_paths)
 
 if rustup toolchain list 2>/dev/null | grep -q '^nightly' && cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: cargo-fuzz (libFuzzer, nightly), ${secs}s per target"

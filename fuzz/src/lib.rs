@@ -156,6 +156,69 @@ fn cleanup_tree() -> (&'static Path, &'static Path) {
     (root.as_path(), outside.as_path())
 }
 
+/// The chunk sizes an input is cut into: derived from its first byte, so
+/// the fuzzer explores read boundaries as well as contents.
+fn chunks(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut step = 1 + data.first().map_or(0, |&b| b as usize) * 61;
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        if at >= data.len() {
+            return None;
+        }
+        let end = (at + step).min(data.len());
+        let piece = &data[at..end];
+        at = end;
+        step = step * 7 % 70_001 + 1;
+        Some(piece)
+    })
+}
+
+/// Line reassembly: the scanner (windows of long lines, `\r` pieces) counts
+/// every line whatever the chunking, and a stream redactor fed the same
+/// chunks writes every line end it was given.
+pub fn lines(data: &[u8]) {
+    let markers = Markers {
+        success: vec!["SUCCESS".into()],
+        error: vec!["FAILED".into()],
+    };
+    let mut scanner = Scanner::new(Arc::new(RuleSet::builtin()), Arc::new(markers));
+    let redactor = auto_etl::redact::Redactor::with_values(["s3cr3t-value"]);
+    let mut stream = auto_etl::redact::stream::Stream::default();
+    let mut out = Vec::new();
+    for piece in chunks(data) {
+        scanner.feed(piece);
+        stream.push(&redactor, piece, &mut out);
+    }
+    stream.finish(&redactor, &mut out);
+    let report = scanner.finish();
+    let newlines = data.iter().filter(|&&b| b == b'\n').count() as u64;
+    let partial = u64::from(!data.is_empty() && !data.ends_with(b"\n"));
+    assert_eq!(report.lines, newlines + partial, "lines miscounted");
+    assert!(report.matches.iter().all(|m| m.line >= 1 && m.line <= report.lines));
+}
+
+/// The redactor, whole and as a stream cut anywhere: a known secret value
+/// never survives, whatever surrounds it.
+pub fn redact(data: &[u8]) {
+    let secret: &[u8] = b"s3cr3t-value";
+    let redactor = auto_etl::redact::Redactor::with_values(["s3cr3t-value"]);
+    let masked = redactor.redact(data);
+    assert!(
+        !masked.windows(secret.len()).any(|w| w == secret),
+        "a known secret survived redaction"
+    );
+    let mut stream = auto_etl::redact::stream::Stream::default();
+    let mut out = Vec::new();
+    for piece in chunks(data) {
+        stream.push(&redactor, piece, &mut out);
+    }
+    stream.finish(&redactor, &mut out);
+    assert!(
+        !out.windows(secret.len()).any(|w| w == secret),
+        "a known secret survived stream redaction"
+    );
+}
+
 /// The targets by name, for the random loop.
 pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("config", config),
@@ -163,4 +226,6 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("report", report),
     ("journal", journal),
     ("cleanup_paths", cleanup_paths),
+    ("lines", lines),
+    ("redact", redact),
 ];

@@ -1,14 +1,21 @@
-//! What never goes into a checkpoint: `.env` files, the configured exclude
-//! globs and the report directory. Pure path matching on repository-relative
-//! paths with `/` separators (ignored files are left to git's own rules).
+//! What never goes into a checkpoint: `.env*` and `.envrc` files, credential
+//! files (`*.pem`, `*.key`, `id_*`, `.pgpass`, `.netrc`, `credentials*.json`,
+//! a `profiles.yml` holding a password), the configured exclude globs and
+//! the report directory. Path matching on repository-relative paths with
+//! `/` separators (ignored files are left to git's own rules); content
+//! checks (`holds_password`) are separate, pure functions on bytes.
 
 use glob::{MatchOptions, Pattern};
 
 /// Why a path is kept out of a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Excluded {
-    /// `.env` or `.env.*`, at any depth: usually secrets.
+    /// `.env*` or `.envrc`, at any depth: usually secrets.
     EnvFile,
+    /// A file that holds credentials by its kind (a key, `.pgpass`, ...).
+    Credentials,
+    /// Its content holds a secret value the agent knows of.
+    SecretValue,
     /// Matches one of `[git] exclude`.
     Glob(String),
     /// Inside the report directory, which changes every iteration.
@@ -73,6 +80,9 @@ impl Exclusions {
         if path.split('/').any(is_env_file) {
             return Some(Excluded::EnvFile);
         }
+        if path.rsplit('/').next().is_some_and(is_credentials_file) {
+            return Some(Excluded::Credentials);
+        }
         for (text, pattern) in &self.globs {
             if glob_matches(pattern, path) {
                 return Some(Excluded::Glob(text.clone()));
@@ -82,9 +92,41 @@ impl Exclusions {
     }
 }
 
-/// `.env` and `.env.<anything>`, not `.envrc` or `env.example`.
+/// `.env`, `.env<anything>` (`.env.prod`, `.env-prod`, `.env_local`) and
+/// `.envrc`; not `env.example` or `x.env`.
 fn is_env_file(name: &str) -> bool {
-    name == ".env" || name.starts_with(".env.")
+    name.starts_with(".env")
+}
+
+/// Files that hold credentials by their kind, whatever is in them.
+fn is_credentials_file(name: &str) -> bool {
+    name.ends_with(".pem")
+        || name.ends_with(".key")
+        || (name.starts_with("id_") && !name.contains('.'))
+        || (name.starts_with("id_") && name.ends_with(".ppk"))
+        || name == ".pgpass"
+        || name == ".netrc"
+        || (name.starts_with("credentials") && name.ends_with(".json"))
+}
+
+/// Whether `path` is a dbt `profiles.yml` whose `content` holds a literal
+/// password (`password: "{{ env_var('DB_PASS') }}"` is no password).
+pub fn holds_password(path: &str, content: &[u8]) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if name != "profiles.yml" && name != "profiles.yaml" {
+        return false;
+    }
+    String::from_utf8_lossy(content).lines().any(|line| {
+        let line = line.trim_start();
+        let Some((key, value)) = line.split_once(':') else {
+            return false;
+        };
+        let value = value.trim().trim_matches(['"', '\'']);
+        matches!(key.trim(), "password" | "pass" | "private_key_passphrase")
+            && !value.is_empty()
+            && !value.starts_with("{{")
+            && !value.starts_with('#')
+    })
 }
 
 /// Gitignore-like: a pattern without `/` matches any single component (so
@@ -123,9 +165,42 @@ mod tests {
         ] {
             assert_eq!(e.check(p), Some(Excluded::EnvFile), "{p}");
         }
-        for p in [".envrc", "env.example", "src/environment.rs", "x.env"] {
+        for p in ["env.example", "src/environment.rs", "x.env"] {
             assert_eq!(e.check(p), None, "{p}");
         }
+    }
+
+    #[test]
+    fn regression_env_variants_and_credential_files_are_excluded() {
+        let e = ex(&[], None);
+        for p in [".env-prod", ".env_local", ".envrc", "svc/.env.staged"] {
+            assert_eq!(e.check(p), Some(Excluded::EnvFile), "{p}");
+        }
+        for p in [
+            "certs/server.pem",
+            "tls/server.key",
+            "deploy/id_ed25519",
+            "id_rsa",
+            ".pgpass",
+            "home/.netrc",
+            "credentials.json",
+            "gcp/credentials-prod.json",
+        ] {
+            assert_eq!(e.check(p), Some(Excluded::Credentials), "{p}");
+        }
+        for p in ["id_rsa.pub", "src/keys.rs", "credentials.md", "monkey.txt"] {
+            assert_eq!(e.check(p), None, "{p}");
+        }
+    }
+
+    #[test]
+    fn a_profiles_yml_with_a_literal_password_holds_one() {
+        let with = b"etl:\n  outputs:\n    dev:\n      type: postgres\n      password: hunter22\n";
+        let templated =
+            b"etl:\n  outputs:\n    dev:\n      password: \"{{ env_var('DBT_PASS') }}\"\n";
+        assert!(holds_password("dbt/profiles.yml", with));
+        assert!(!holds_password("dbt/profiles.yml", templated));
+        assert!(!holds_password("dbt/other.yml", with));
     }
 
     #[test]
@@ -148,8 +223,8 @@ mod tests {
 
     #[test]
     fn globs_without_slash_match_any_component() {
-        let e = ex(&["*.key", "secrets", "tmp*"], None);
-        assert!(matches!(e.check("a/b/server.key"), Some(Excluded::Glob(g)) if g == "*.key"));
+        let e = ex(&["*.bak", "secrets", "tmp*"], None);
+        assert!(matches!(e.check("a/b/server.bak"), Some(Excluded::Glob(g)) if g == "*.bak"));
         assert!(e.check("secrets/db.txt").is_some());
         assert!(e.check("deep/secrets/db.txt").is_some());
         assert!(e.check("tmpdata/x.csv").is_some());

@@ -41,6 +41,8 @@ pub enum CheckpointError {
     IndexLocked(PathBuf),
     #[error("the index has unresolved conflicts: resolve them first")]
     Conflicts,
+    #[error("{0} is staged with content that differs from the working tree: branch mode would replace what you staged; commit or unstage it, or use checkpoint = \"ref\"")]
+    StagedDiffers(String),
     #[error("run id `{0}` cannot be part of a git ref name")]
     BadRunId(String),
     #[error("failed to {what}: {}", .source.message())]

@@ -7,7 +7,7 @@
 //! checkpoint of a large tree with a few edits reads only those few files.
 //! The index given here is never written back by this module.
 
-use super::exclude::{Excluded, Exclusions};
+use super::exclude::{holds_password, Excluded, Exclusions};
 use git2::{Index, IndexEntry, IndexTime, Oid, Repository, Status, StatusOptions, StatusShow};
 use std::fs::Metadata;
 use std::path::Path;
@@ -80,7 +80,52 @@ pub fn build_tree(
             }
         }
     }
+    drop_staged_exclusions(repo, index, limits, warnings)?;
     write_tree(repo, index)
+}
+
+/// What the user staged is in the index without being a working-tree
+/// change: an excluded path there goes back to HEAD's content (or out).
+fn drop_staged_exclusions(
+    repo: &Repository,
+    index: &mut Index,
+    limits: &Limits,
+    warnings: &mut Vec<String>,
+) -> Result<(), git2::Error> {
+    let excluded: Vec<(String, Excluded, Oid)> = index
+        .iter()
+        .filter_map(|e| {
+            let path = String::from_utf8(e.path.clone()).ok()?;
+            let why = limits.exclusions.check(&path)?;
+            Some((path, why, e.id))
+        })
+        .collect();
+    if excluded.is_empty() {
+        return Ok(());
+    }
+    let head = repo.head().ok().and_then(|h| h.peel_to_tree().ok());
+    for (path, why, id) in excluded {
+        let committed = head
+            .as_ref()
+            .and_then(|t| t.get_path(Path::new(&path)).ok())
+            .map(|e| (e.id(), e.filemode()));
+        match committed {
+            Some((old, _)) if old == id => continue,
+            Some((old, mode)) => {
+                if let Some(mut e) = index.get_path(Path::new(&path), 0) {
+                    e.id = old;
+                    e.mode = mode as u32;
+                    index.add(&e)?;
+                }
+            }
+            None => index.remove_path(Path::new(&path))?,
+        }
+        warnings.push(format!(
+            "{path} is staged but excluded ({}): left out of the checkpoint",
+            describe(&why)
+        ));
+    }
+    Ok(())
 }
 
 /// Writes the index's trees. libgit2 checks that every entry's object
@@ -149,7 +194,26 @@ impl Change<'_> {
         if !meta.is_file() && !meta.file_type().is_symlink() {
             return None;
         }
-        let id = match repo.blob_path(&abs) {
+        let id = if meta.is_file() {
+            let content = match std::fs::read(&abs) {
+                Ok(c) => c,
+                Err(e) => {
+                    warnings.push(format!("cannot read {path}: {e}; left out"));
+                    return None;
+                }
+            };
+            if let Some(why) = secret_content(path, &content) {
+                warnings.push(format!(
+                    "{path} is excluded ({}): left out of the checkpoint",
+                    describe(&why)
+                ));
+                return None;
+            }
+            repo.blob(&content)
+        } else {
+            repo.blob_path(&abs)
+        };
+        let id = match id {
             Ok(id) => id,
             Err(e) => {
                 warnings.push(format!("cannot read {path}: {}; left out", e.message()));
@@ -179,9 +243,21 @@ impl Change<'_> {
     }
 }
 
+/// Why a file must stay out for what it holds, if it must.
+fn secret_content(path: &str, content: &[u8]) -> Option<Excluded> {
+    if holds_password(path, content) {
+        return Some(Excluded::Credentials);
+    }
+    crate::redact::global()
+        .holds_secret_value(content)
+        .then_some(Excluded::SecretValue)
+}
+
 fn describe(why: &Excluded) -> String {
     match why {
         Excluded::EnvFile => ".env file".into(),
+        Excluded::Credentials => "credentials file".into(),
+        Excluded::SecretValue => "it holds a secret value".into(),
         Excluded::Glob(g) => format!("git.exclude `{g}`"),
         Excluded::ReportDir => "report directory".into(),
     }

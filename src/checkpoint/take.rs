@@ -151,6 +151,9 @@ fn branch_mode(
     let Some(branch) = head.symbolic_target().map(str::to_string) else {
         return Err(CheckpointError::DetachedHead);
     };
+    if let Some(path) = staged_apart(repo)? {
+        return Err(CheckpointError::StagedDiffers(path));
+    }
     let lock = IndexLock::acquire(repo.path())?;
     if lock.index_path().exists() {
         std::fs::copy(lock.index_path(), lock.staged_path()).map_err(|source| {
@@ -199,6 +202,26 @@ fn branch_mode(
         files_changed,
         note,
     })
+}
+
+/// The first path whose staged content differs from both HEAD and the
+/// working tree: branch mode writes the index, which would lose it.
+fn staged_apart(repo: &Repository) -> Result<Option<String>, CheckpointError> {
+    let mut opts = git2::StatusOptions::new();
+    opts.show(git2::StatusShow::IndexAndWorkdir)
+        .include_untracked(false)
+        .exclude_submodules(true)
+        .update_index(false);
+    let statuses = repo
+        .statuses(Some(&mut opts))
+        .map_err(git_err("read the status"))?;
+    let staged = git2::Status::INDEX_NEW | git2::Status::INDEX_MODIFIED;
+    let changed =
+        git2::Status::WT_MODIFIED | git2::Status::WT_DELETED | git2::Status::WT_TYPECHANGE;
+    Ok(statuses
+        .iter()
+        .find(|s| s.status().intersects(staged) && s.status().intersects(changed))
+        .map(|s| String::from_utf8_lossy(s.path_bytes()).into_owned()))
 }
 
 /// Commits `tree` on `parent` unless it is the parent's tree; returns the

@@ -9,10 +9,13 @@
 //! searcher). Only the lines holding a hit are checked for real. Rules with
 //! no provable literal run once over the raw block instead.
 //!
-//! Memory stays bounded whatever the input: a partial line is carried
-//! between `feed` calls, but only its first `MAX_LINE` bytes are kept and
-//! examined; the rest of an overlong line is skipped while lines are still
-//! counted.
+//! Memory stays bounded whatever the input, and no text is hidden: a line
+//! longer than `MAX_LINE` is examined in windows of `MAX_LINE` bytes that
+//! overlap by `OVERLAP`, so a failure message cut by a window edge (or by a
+//! read boundary) is still seen whole; what one line gives (a match, a
+//! marker) counts once however many windows saw it. A `\r` (progress bars)
+//! starts a new piece of a line for the rules and markers; line numbers stay
+//! those of `\n`.
 
 use super::benign::{self, Benign};
 use super::candidates::{self, Needle, Searcher};
@@ -70,8 +73,11 @@ impl ScanReport {
 pub const MAX_KEPT: usize = 200;
 /// Characters of a line kept in an excerpt.
 pub const MAX_EXCERPT: usize = 240;
-/// Only the first this-many bytes of a line are examined.
+/// A longer line is examined in windows of this many bytes.
 pub const MAX_LINE: usize = 64 * 1024;
+/// Bytes shared by consecutive windows of a long line: a match up to this
+/// long is found wherever a window edge falls.
+pub const OVERLAP: usize = 4 * 1024;
 /// Complete lines are searched in blocks of about this size.
 const BLOCK: usize = 256 * 1024;
 
@@ -85,8 +91,13 @@ pub struct Scanner {
     /// Rules without literals, in multi-line mode, run over raw blocks.
     block_rules: Option<Regex>,
     every_line: bool,
-    /// The examined head of the current, unfinished line.
+    /// The unexamined rest of the current, unfinished line (at most
+    /// `MAX_LINE`; the windows before it were examined already).
     carry: Vec<u8>,
+    /// What the current line gave so far: a rule match, marker hits (by
+    /// index, success markers first). Cleared when a line ends.
+    seen_rule: bool,
+    seen_markers: Vec<usize>,
     lower: Vec<u8>,
     candidates: Vec<usize>,
     /// Classes among the kept matches, and whether a non-retryable one is.
@@ -154,6 +165,8 @@ impl Scanner {
             block_rules,
             every_line,
             carry: Vec::new(),
+            seen_rule: false,
+            seen_markers: Vec::new(),
             lower: Vec::new(),
             candidates: Vec::new(),
             classes_kept: Vec::new(),
@@ -222,10 +235,20 @@ impl Scanner {
         self.carry.len()
     }
 
-    fn carry_push(&mut self, bytes: &[u8]) {
-        let room = MAX_LINE.saturating_sub(self.carry.len());
-        let take = bytes.len().min(room);
-        self.carry.extend_from_slice(&bytes[..take]);
+    /// Appends to the unfinished line; each time it fills a window, that
+    /// window is examined and all but its last `OVERLAP` bytes dropped.
+    fn carry_push(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let take = bytes.len().min(MAX_LINE - self.carry.len());
+            self.carry.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.carry.len() == MAX_LINE {
+                let window = std::mem::take(&mut self.carry);
+                self.segment(&window);
+                self.carry = window;
+                self.carry.drain(..MAX_LINE - OVERLAP);
+            }
+        }
     }
 
     /// `region` is whole lines, each ending in `\n`.
@@ -243,19 +266,30 @@ impl Scanner {
                     pos += k + 1;
                 }
                 None => {
-                    // A line longer than a block: examine its head, skip the rest.
+                    // A line longer than a block: in overlapping windows.
                     let nl = end + find_newline(&region[end..]).expect("region ends in a newline");
-                    self.single_line(&region[pos..nl.min(pos + MAX_LINE)]);
+                    let mut at = pos;
+                    while nl - at > MAX_LINE {
+                        self.segment(&region[at..at + MAX_LINE]);
+                        at += MAX_LINE - OVERLAP;
+                    }
+                    self.single_line(&region[at..nl]);
                     pos = nl + 1;
                 }
             }
         }
     }
 
-    /// One line, from the carry or overlong (without its `\n`, maybe cut).
+    /// The end of a line (its last window at most, without the `\n`).
     fn single_line(&mut self, line: &[u8]) {
+        self.segment(line);
         self.report.lines += 1;
-        let line = &line[..line.len().min(MAX_LINE)];
+        self.seen_rule = false;
+        self.seen_markers.clear();
+    }
+
+    /// A window of the current line, numbered `lines + 1`.
+    fn segment(&mut self, line: &[u8]) {
         let candidate = self.every_line
             || (!self.literals.is_empty() && {
                 lowercase_into(&mut self.lower, line);
@@ -268,7 +302,7 @@ impl Scanner {
                 .as_ref()
                 .is_some_and(|re| re.is_match(line));
         if candidate {
-            self.check_line(self.report.lines, line);
+            self.check_line(self.report.lines + 1, line);
         }
     }
 
@@ -309,18 +343,35 @@ impl Scanner {
             line_no += count_newlines(&b[counted..start]);
             counted = start;
             let end = start + find_newline(&b[start..]).expect("block ends in a newline");
-            self.check_line(line_no + 1, &b[start..end.min(start + MAX_LINE)]);
+            self.check_line(line_no + 1, &b[start..end]);
+            self.seen_rule = false;
+            self.seen_markers.clear();
         }
         self.report.lines = line_no + count_newlines(&b[counted..]);
         self.candidates = cands;
     }
 
-    /// The real check of one candidate line.
+    /// The real check of one candidate line (or window of one): each piece
+    /// between `\r`s on its own, so a progress bar's last state is a line.
     fn check_line(&mut self, n: u64, raw: &[u8]) {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if !raw.contains(&b'\r') {
+            self.check_piece(n, raw);
+            return;
+        }
+        for piece in raw.split(|&b| b == b'\r').filter(|p| !p.is_empty()) {
+            self.check_piece(n, piece);
+        }
+    }
+
+    fn check_piece(&mut self, n: u64, raw: &[u8]) {
         let text = benign::neutralize_ansi(raw);
-        for m in &self.success {
-            if self.report.success_markers.len() < MAX_KEPT && m.found(&text) {
+        for (i, m) in self.success.iter().enumerate() {
+            if self.report.success_markers.len() < MAX_KEPT
+                && !self.seen_markers.contains(&i)
+                && m.found(&text)
+            {
+                self.seen_markers.push(i);
                 self.report.success_markers.push(hit(m, n, raw));
             }
         }
@@ -329,7 +380,8 @@ impl Scanner {
             return;
         }
         let text = benign.mask(&text);
-        if let Some(i) = self.rules.first_match(&text) {
+        if let Some(i) = self.rules.first_match(&text).filter(|_| !self.seen_rule) {
+            self.seen_rule = true;
             self.report.total_matches += 1;
             let rule = &self.rules.rules()[i];
             // Past the cap, still keep what decisions need: the first hit of
@@ -353,8 +405,13 @@ impl Scanner {
                 });
             }
         }
-        for m in &self.error {
-            if self.report.error_markers.len() < MAX_KEPT && m.found(&text) {
+        let first_error = self.success.len();
+        for (i, m) in self.error.iter().enumerate() {
+            if self.report.error_markers.len() < MAX_KEPT
+                && !self.seen_markers.contains(&(first_error + i))
+                && m.found(&text)
+            {
+                self.seen_markers.push(first_error + i);
                 self.report.error_markers.push(hit(m, n, raw));
             }
         }
@@ -427,3 +484,7 @@ pub fn excerpt(line: &[u8]) -> String {
         None => text.to_string(),
     }
 }
+
+#[cfg(test)]
+#[path = "scan_windows_tests.rs"]
+mod windows_tests;

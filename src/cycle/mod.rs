@@ -116,6 +116,8 @@ pub async fn run_with_outputs(mut cfg: Config, output: &crate::cli::OutputArgs) 
 
 /// Runs the loop, telling `observers` what happens.
 pub async fn run_observed(mut cfg: Config, mut observers: events::Observers) -> u8 {
+    // Secrets come from the pipeline root's `.env`, not the working directory's.
+    crate::redact::set_pipeline_root(&cfg.root);
     if cfg.options.dry_run {
         return dry_run(cfg).await;
     }

@@ -239,12 +239,13 @@ impl IterationRunner {
                 out,
                 step.index,
                 run,
+                1,
                 sink.clone(),
             )));
         }
         if let Some(err) = child.stderr.take() {
             self.readers
-                .push(tokio::spawn(pump::drain(err, step.index, run, sink)));
+                .push(tokio::spawn(pump::drain(err, step.index, run, 2, sink)));
         }
         let sampler = sampler::sample_group(pgid);
         let mut cancel = self.cancel.clone();

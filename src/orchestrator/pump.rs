@@ -3,8 +3,16 @@
 //! iteration log and feeds the classifier in the same pass. Memory stays
 //! bounded whatever the pipeline prints: chunks are at most `MAX_CHUNK` and
 //! the channel holds a fixed number of them.
+//!
+//! Lines are reassembled per stream: a line longer than a chunk arrives in
+//! pieces, and the redactor of its stream (`redact::stream`) holds back what
+//! is not safe to write yet. Two streams are never glued: when a stream
+//! writes while another one's line is open in the log, that line is ended
+//! there (its rest starts a new line when it comes).
 
 use crate::classify::{ScanReport, Scanner};
+use crate::redact::stream::Stream;
+use crate::redact::Redactor;
 use std::io::Write;
 use std::path::Path;
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -28,7 +36,12 @@ pub struct Chunk {
     /// A request, not output: drop what the classifier found in the lines
     /// of run `run`.
     pub discard: bool,
+    /// Which stream of the run (0: the agent, 1: stdout, 2: stderr).
+    pub stream: u8,
 }
+
+/// One stream of output: its lines are reassembled apart from the others.
+type Source = (usize, u64, u8);
 
 /// Where readers send output.
 #[derive(Clone)]
@@ -61,6 +74,7 @@ impl Sink {
                 scan,
                 run,
                 discard: false,
+                stream: 0,
             })
             .await;
     }
@@ -79,6 +93,7 @@ impl Sink {
                 scan: false,
                 run,
                 discard: true,
+                stream: 0,
             })
             .await;
     }
@@ -150,6 +165,7 @@ pub fn start(
         let stderr = std::io::stderr();
         let redactor = crate::redact::global();
         let mut runs = RunLines::default();
+        let mut lines = Lines::default();
         while let Some(chunk) = rx.blocking_recv() {
             if chunk.discard {
                 runs.discarded.push(chunk.run);
@@ -157,18 +173,28 @@ pub fn start(
             }
             // Secrets are masked before the output goes anywhere: the log,
             // the classifier (whose excerpts land in the report), the console.
-            let bytes = redactor.redact(&chunk.bytes);
-            if io_error.is_none() {
-                if let Err(e) = out.write_all(&bytes) {
-                    io_error = Some(format!("cannot write the iteration log: {e}"));
-                }
-            }
+            let source = (chunk.step, chunk.run, chunk.stream);
+            let bytes = lines.push(redactor, source, &chunk.bytes);
             let before = scanner.report().lines;
-            if chunk.scan {
-                scanner.feed(&bytes);
-            } else {
-                scanner.skip_lines(&bytes);
+            let mut sink = |bytes: &[u8], scan: bool| {
+                if io_error.is_none() {
+                    if let Err(e) = out.write_all(bytes) {
+                        io_error = Some(format!("cannot write the iteration log: {e}"));
+                    }
+                }
+                if scan {
+                    scanner.feed(bytes);
+                } else {
+                    scanner.skip_lines(bytes);
+                }
+                if echo {
+                    let _ = stderr.lock().write_all(bytes);
+                }
+            };
+            if lines.interrupted {
+                sink(b"\n", true);
             }
+            sink(&bytes, chunk.scan);
             runs.add(chunk.run, before + 1, scanner.report().lines);
             if let Some(n) = crate::metrics::parse_rows(&chunk.bytes).filter(|_| !chunk.agent) {
                 match rows.iter_mut().find(|(s, _)| *s == chunk.step) {
@@ -176,9 +202,13 @@ pub fn start(
                     None => rows.push((chunk.step, n)),
                 }
             }
-            if echo {
-                let _ = stderr.lock().write_all(&bytes);
+        }
+        let rest = lines.finish(redactor);
+        if !rest.is_empty() {
+            if let Err(e) = out.write_all(&rest) {
+                io_error.get_or_insert(format!("cannot write the iteration log: {e}"));
             }
+            scanner.feed(&rest);
         }
         if let Err(e) = out.flush().and_then(|_| out.get_ref().sync_all()) {
             io_error.get_or_insert(format!("cannot write the iteration log: {e}"));
@@ -194,8 +224,15 @@ pub fn start(
     Ok((Sink { tx }, handle))
 }
 
-/// Drains `reader` into the sink in whole lines (or `MAX_CHUNK` pieces).
-pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, run: u64, sink: Sink) {
+/// Drains `reader` (stream 1: stdout, 2: stderr) into the sink in whole
+/// lines (or `MAX_CHUNK` pieces).
+pub async fn drain<R: AsyncRead + Unpin>(
+    mut reader: R,
+    step: usize,
+    run: u64,
+    stream: u8,
+    sink: Sink,
+) {
     let mut buf = vec![0u8; MAX_CHUNK];
     let mut carry: Vec<u8> = Vec::new();
     let send = |bytes: Vec<u8>| {
@@ -206,6 +243,7 @@ pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, run: u64, s
             scan: true,
             run,
             discard: false,
+            stream,
         })
     };
     loop {
@@ -235,6 +273,52 @@ pub async fn drain<R: AsyncRead + Unpin>(mut reader: R, step: usize, run: u64, s
     }
 }
 
+/// The writer's view of the streams: each one's redaction state, and which
+/// one's line is open (written without its end) in the log.
+#[derive(Default)]
+struct Lines {
+    streams: Vec<(Source, Stream)>,
+    open: Option<Source>,
+    /// Set by `push` when it ended another stream's open line: the caller
+    /// writes a line end before the bytes `push` returned.
+    interrupted: bool,
+}
+
+impl Lines {
+    /// What of `bytes` from `source` can be written now, redacted.
+    fn push(&mut self, r: &Redactor, source: Source, bytes: &[u8]) -> Vec<u8> {
+        let i = match self.streams.iter().position(|(s, _)| *s == source) {
+            Some(i) => i,
+            None => {
+                self.streams.push((source, Stream::default()));
+                self.streams.len() - 1
+            }
+        };
+        let mut out = Vec::with_capacity(bytes.len());
+        self.streams[i].1.push(r, bytes, &mut out);
+        if self.streams[i].1.is_idle() {
+            self.streams.swap_remove(i);
+        }
+        self.interrupted = !out.is_empty() && self.open.is_some_and(|o| o != source);
+        if !out.is_empty() {
+            self.open = (!out.ends_with(b"\n")).then_some(source);
+        }
+        out
+    }
+
+    /// What the streams still hold when the log closes.
+    fn finish(&mut self, r: &Redactor) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (_, s) in &mut self.streams {
+            s.finish(r, &mut out);
+            if !out.is_empty() && !out.ends_with(b"\n") {
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,7 +333,7 @@ mod tests {
         let mut input = b"first\n".to_vec();
         input.extend(std::iter::repeat_n(b'x', 3 * MAX_CHUNK + 7));
         input.extend_from_slice(b"\nlast line without newline");
-        drain(&input[..], 0, 0, sink).await;
+        drain(&input[..], 0, 0, 1, sink).await;
         let result = writer.await.unwrap();
         let written = std::fs::read(&log).unwrap();
         assert_eq!(&written[..input.len()], &input[..]);
@@ -268,12 +352,12 @@ mod tests {
         });
         let (sink, writer) = start(&log, Scanner::new(rules, markers), false).unwrap();
         sink.agent_line(0, 1, "-- attempt 1", false).await;
-        drain(&b"BROKEN: connection refused\n"[..], 0, 1, sink.clone()).await;
+        drain(&b"BROKEN: connection refused\n"[..], 0, 1, 1, sink.clone()).await;
         sink.discard(1).await;
         sink.agent_line(0, 2, "-- attempt 2", false).await;
-        drain(&b"valid\n"[..], 0, 2, sink.clone()).await;
+        drain(&b"valid\n"[..], 0, 2, 1, sink.clone()).await;
         // A late line of the discarded run is dropped too.
-        drain(&b"BROKEN again\n"[..], 0, 1, sink.clone()).await;
+        drain(&b"BROKEN again\n"[..], 0, 1, 1, sink.clone()).await;
         drop(sink);
         let result = writer.await.unwrap();
         let written = std::fs::read_to_string(&log).unwrap();

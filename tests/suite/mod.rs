@@ -10,6 +10,7 @@ mod cycle;
 mod docker;
 mod faults;
 mod locks;
+mod output;
 mod people;
 mod recovery;
 mod recovery_numbers;
