@@ -13,7 +13,7 @@
 //! a pause, since two contenders may race for it).
 
 use super::lock::LockError;
-use bollard::models::VolumeCreateOptions;
+use bollard::models::VolumeCreateRequest;
 use bollard::Docker;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -155,7 +155,7 @@ pub async fn acquire(docker: Docker, project: &str, holder: &str) -> Result<Engi
     .collect();
     for attempt in 0..3 {
         let v = docker
-            .create_volume(VolumeCreateOptions {
+            .create_volume(VolumeCreateRequest {
                 name: Some(name.clone()),
                 labels: Some(labels.clone()),
                 ..Default::default()
@@ -309,7 +309,7 @@ async fn heartbeat(docker: Docker, lock: String, token: String) {
             (BEAT_AT.to_string(), at.to_string()),
         ]);
         let made = docker
-            .create_volume(VolumeCreateOptions {
+            .create_volume(VolumeCreateRequest {
                 name: Some(name.clone()),
                 labels: Some(labels),
                 ..Default::default()

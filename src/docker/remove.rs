@@ -157,6 +157,7 @@ async fn request(docker: &Docker, r: &Resource) -> Result<(), BollardError> {
             let opts = RemoveImageOptions {
                 force: false,
                 noprune: false,
+                platforms: None,
             };
             docker
                 .remove_image(target, Some(opts), None)

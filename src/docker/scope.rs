@@ -3,7 +3,7 @@
 
 use super::{Resource, Scope};
 use crate::cleanup::CleanupLevel;
-use bollard::models::{ContainerSummary, ImageSummary, MountPointTypeEnum, Network, Volume};
+use bollard::models::{ContainerSummary, ImageSummary, Network, Volume};
 use std::collections::{BTreeSet, HashMap};
 
 /// The label docker-compose puts on everything it creates for a project.
@@ -135,7 +135,7 @@ pub fn anonymous_volumes(containers: &[ContainerSummary], chosen: &[Resource]) -
             let Some(name) = m.name.as_deref() else {
                 continue;
             };
-            if m.typ == Some(MountPointTypeEnum::VOLUME) && is_anonymous_volume(name) {
+            if m.typ.as_deref() == Some("volume") && is_anonymous_volume(name) {
                 names.insert(name.to_string());
             }
         }
@@ -342,17 +342,17 @@ mod tests {
         let mut c = container("1", "etl_db_1", &[(PROJECT_LABEL, "etl")]);
         c.mounts = Some(vec![
             MountPoint {
-                typ: Some(MountPointTypeEnum::VOLUME),
+                typ: Some("volume".into()),
                 name: Some(anon.clone()),
                 ..Default::default()
             },
             MountPoint {
-                typ: Some(MountPointTypeEnum::VOLUME),
+                typ: Some("volume".into()),
                 name: Some("etl_data".into()),
                 ..Default::default()
             },
             MountPoint {
-                typ: Some(MountPointTypeEnum::BIND),
+                typ: Some("bind".into()),
                 source: Some("/srv".into()),
                 ..Default::default()
             },

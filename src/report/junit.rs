@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(xml.matches("<rerunFailure").count(), 1, "{xml}");
         assert!(!xml.contains("flaky"), "{xml}");
         match &parse(&xml).test_suites[0].test_cases[0].status {
-            S::NonSuccess { reruns, .. } => assert_eq!(reruns.len(), 1),
+            S::NonSuccess { reruns, .. } => assert_eq!(reruns.runs.len(), 1),
             other => panic!("{other:?}"),
         }
     }
