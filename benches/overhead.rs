@@ -26,6 +26,8 @@ fn scan() -> ScanReport {
             line: 100 + i,
             excerpt: "psycopg2.OperationalError: connection to server failed: Connection refused"
                 .into(),
+            subject: None,
+            source: None,
         })
         .collect();
     ScanReport {

@@ -80,6 +80,8 @@ fn exit_zero_with_a_classified_failure_is_not_green() {
         retryable: true,
         line: 12,
         excerpt: "ERROR 1146 (42S02): Table 'etl.sales' doesn't exist".into(),
+        subject: None,
+        source: None,
     });
     scan.total_matches = 1;
     let v = judge_with(&steps, &scan, &[], None);
@@ -192,4 +194,24 @@ fn a_stale_expected_file_left_from_before_is_not_green() {
         v.errors,
         ["expected file output/*.csv: not written in this iteration (output/old.csv is left from before)"]
     );
+}
+
+#[test]
+fn errors_name_the_subject_and_the_source_file() {
+    let steps = [step("load", StepStatus::Failed, Some(1))];
+    let mut scan = ok_scan();
+    scan.matches.push(Match {
+        class: FailureClass::FileNotFound,
+        rule_id: "python-file-not-found".into(),
+        retryable: true,
+        line: 8,
+        excerpt: "FileNotFoundError: [Errno 2] No such file or directory: 'data/sales.csv'".into(),
+        subject: Some("data/sales.csv".into()),
+        source: Some("etl/load.py:8".into()),
+    });
+    scan.total_matches = 1;
+    let v = judge_with(&steps, &scan, &[], None);
+    assert!(v
+        .errors
+        .contains(&"file_not_found: data/sales.csv (etl/load.py:8)".to_string()));
 }
