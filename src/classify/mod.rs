@@ -206,6 +206,7 @@ pub mod builtin;
 mod candidates;
 pub mod cause;
 pub mod command;
+pub mod explain;
 pub mod literal;
 pub mod marker;
 pub mod rules;
@@ -216,6 +217,6 @@ mod vendor;
 #[cfg(test)]
 mod tests;
 
-pub use command::{run_classify, run_rules};
+pub use command::{run_classify, run_rules, Style};
 pub use rules::{Prefilter, Rule, RuleError, RuleSet, RuleSource};
 pub use scan::{MarkerHit, Markers, ScanReport, Scanner};
