@@ -157,7 +157,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "kafka-connect-duplicate",
             DuplicateConnector,
-            r"(?i)\bConnector (?P<subject>\S+) already exists|connector (?:with name )?\S+ is already (?:running|registered)",
+            r"(?i)\bConnector (?:with name )?(?P<subject>\S+) already exists|connector (?:with name )?\S+ is already (?:running|registered)",
         ),
         rule(
             "kafka-connect-409",
@@ -201,8 +201,8 @@ pub fn rules() -> Vec<Rule> {
         ),
         rule(
             "duplicate-key",
-            AlreadyExists,
-            r"(?i)ERROR 1062 \(23000\)|Duplicate entry '[^']*' for key|duplicate key value violates unique constraint|UNIQUE constraint failed",
+            DataError,
+            r#"ERROR 1062 \(23000\)|Duplicate entry '[^']*' for key|duplicate key value violates unique constraint "(?P<subject>[^"]+)"|UNIQUE constraint failed: (?P<col>\S+)|PRIMARY KEY or UNIQUE constraint violation|\bE11000 duplicate key error\b"#,
         ),
         rule(
             "python-file-exists",
@@ -264,7 +264,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-disk-full",
             DiskFull,
-            r"(?i)no space left on device|\[Errno 28\]|disk quota exceeded|\bdisk (?:is )?full\b",
+            r#"(?i)(?:file "(?P<subject>[^"]+)"[^\n]*?: |(?P<path>/\S+)': )?no space left on device|\[Errno 28\]|disk quota exceeded|\bdisk (?:is )?full\b"#,
         ),
         // --- images -----------------------------------------------------------------
         rule(
@@ -368,7 +368,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-no-such-file",
             FileNotFound,
-            r#"(?i)(?:(?P<subject>[^\s:'"]+): )?no such file or directory"#,
+            r#"(?i)(?:file "(?P<pg>[^"]+)" for \w+: |(?P<subject>[^\s:'"]+): )?no such file or directory"#,
         ),
         rule(
             "mysql-command-denied",
@@ -378,7 +378,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "python-permission-error",
             PermissionDenied,
-            r"\[Errno 13\] Permission denied(?:: '(?P<subject>[^']+)')?|PermissionError",
+            r"(?:PermissionError: )?\[Errno 13\] Permission denied(?:: '(?P<subject>[^']+)')?|PermissionError",
         ),
         rule(
             "clickhouse-access-denied",
@@ -399,7 +399,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-already-exists",
             AlreadyExists,
-            r"(?i)\balready exists\b",
+            r#"(?i)(?:(?:schema|database|relation|table|view|role) "(?P<subject>[^"]+)" )?already exists\b"#,
         ),
         rule("generic-syntax-error", SyntaxError, r"(?i)\bsyntax error\b"),
     ]);

@@ -37,7 +37,7 @@ const FAILURES: &[(&str, &str)] = &[
     ("ERROR 2005 (HY000): Unknown MySQL server host 'mysqldb' (-2)", "dns_failure"),
     ("pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on 'db' ([Errno -2] Name or service not known)\")", "dns_failure"),
     ("ERROR 1205 (HY000): Lock wait timeout exceeded; try restarting transaction", "lock_conflict"),
-    ("ERROR 1062 (23000): Duplicate entry '42' for key 'PRIMARY'", "already_exists"),
+    ("ERROR 1062 (23000): Duplicate entry '42' for key 'PRIMARY'", "data_error"),
     ("ERROR 1114 (HY000): The table 'staging' is full", "disk_full"),
     ("ERROR 2013 (HY000): Lost connection to MySQL server during query", "connection_refused"),
     // PostgreSQL / psycopg2
@@ -55,7 +55,7 @@ const FAILURES: &[(&str, &str)] = &[
     ("FATAL:  the database system is starting up", "connection_refused"),
     ("ERROR:  permission denied for table sales", "permission_denied"),
     ("ERROR:  canceling statement due to statement timeout", "timeout"),
-    ("ERROR:  duplicate key value violates unique constraint \"sales_pkey\"", "already_exists"),
+    ("ERROR:  duplicate key value violates unique constraint \"sales_pkey\"", "data_error"),
     ("ERROR:  could not extend file \"base/16384/16385\": No space left on device", "disk_full"),
     ("psycopg2.OperationalError: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: No such file or directory", "connection_refused"),
     // ClickHouse
@@ -73,7 +73,7 @@ const FAILURES: &[(&str, &str)] = &[
     ("sqlite3.OperationalError: table sales already exists", "already_exists"),
     ("sqlite3.OperationalError: near \"SELEC\": syntax error", "syntax_error"),
     ("sqlite3.OperationalError: database or disk is full", "disk_full"),
-    ("sqlite3.IntegrityError: UNIQUE constraint failed: sales.id", "already_exists"),
+    ("sqlite3.IntegrityError: UNIQUE constraint failed: sales.id", "data_error"),
     // Kafka Connect / Debezium
     ("{\"error_code\":409,\"message\":\"Connector jdbc-sink-orders already exists\"}", "duplicate_connector"),
     ("Connector debezium-mysql already exists", "duplicate_connector"),

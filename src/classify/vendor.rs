@@ -56,11 +56,21 @@ pub fn first() -> Vec<Rule> {
             r"Could not find profile named '(?P<subject>[^']+)'|no profile was specified for this dbt project",
         ),
         rule(
-            "yaml-parse-error",
+            "dbt-project-config",
             ConfigError,
+            r#"No dbt_project\.yml found at expected path (?P<subject>\S+)|Env var required but not provided: '(?P<env>[^']+)'|Credentials in profile "(?P<profile>[^"]+)", target "[^"]+" invalid|\bprofile (?P<p2>\S+) doesn't exist|Catalog '(?P<catalog>[^']+)' does not exist|Database '(?P<db>[^']+)' does not exist or not authorized|ClassNotFoundException: (?P<class>\S+)"#,
+        ),
+        rule(
+            "yaml-parse-error",
+            SyntaxError,
             r"\byaml\.(?:scanner|parser|composer|constructor)\.\w+Error\b|\b(?:ScannerError|ParserError): (?:mapping values|while (?:scanning|parsing))",
         ),
         // --- locks held by another session -------------------------------------
+        rule(
+            "pg-connect-timed-out",
+            Timeout,
+            r"could not connect to server: Connection timed out|did not complete within the designated timeout",
+        ),
         rule(
             "duckdb-file-lock",
             LockConflict,
@@ -75,7 +85,7 @@ pub fn first() -> Vec<Rule> {
         rule(
             "mysql-lock-wait",
             LockConflict,
-            r"ERROR 1205 \(HY000\)|Lock wait timeout exceeded",
+            r"ERROR 1205 \(HY000\)|Lock wait timeout exceeded|Deadlock found when trying to get lock",
         ),
         rule(
             "sqlite-locked",
@@ -86,13 +96,13 @@ pub fn first() -> Vec<Rule> {
         rule(
             "dbt-test-failure",
             DataTestFailed,
-            r"\bFailure in (?:test|unit_test) (?P<subject>\S+)|Got \d+ results?, configured to fail if",
+            r"\bFailure in (?:test|unit_test) (?P<subject>\S+)|\d+ of \d+ FAIL \d+ (?P<node>\S+) \.|Got \d+ results?, (?:configured to fail if|expected \d+)|Validation Failed!|\d+ of \d+ \([\d.]+%\) Expectations Failed",
         ),
         // --- columns and types -------------------------------------------------
         rule(
             "pg-undefined-column",
             SchemaMismatch,
-            r#"column "(?P<subject>[^"]+)" (?:of relation "[^"]+" )?does not exist"#,
+            r#"column "(?P<subject>[^"]+)" (?:of relation "[^"]+" )?does not exist|column (?P<bare>[\w.]+) does not exist|AnalysisException: Column (?P<spark>\S+) does not exist|Column '(?P<trino>[^']+)' cannot be resolved|Name (?P<bq>\S+) not found inside \S+ at \["#,
         ),
         rule(
             "pg-wrong-type",
@@ -133,7 +143,7 @@ pub fn first() -> Vec<Rule> {
         rule(
             "pg-invalid-input",
             DataError,
-            r#"invalid input syntax for (?:type )?\w+|value "[^"]*" is out of range for type|date/time field value out of range|numeric field overflow|value too long for type|invalid input value for enum"#,
+            r#"\binteger out of range\b|invalid input syntax for (?:type )?\w+|value "[^"]*" is out of range for type|date/time field value out of range|numeric field overflow|value too long for type|invalid input value for enum"#,
         ),
         rule(
             "pg-not-null-violation",
@@ -148,18 +158,18 @@ pub fn first() -> Vec<Rule> {
         rule(
             "bad-number-or-date",
             DataError,
-            r"invalid literal for int\(\) with base|could not convert string to float|\bJSONDecodeError\b|Conversion Error: Could not convert string",
+            r"invalid literal for int\(\) with base|could not convert string to float|Conversion Error: Could not convert string|Error tokenizing data",
         ),
         // --- warehouse and cloud wording of first-round classes ----------------
         rule(
             "warehouse-table-not-found",
             NoSuchTable,
-            r#"Not found: (?:Table|Dataset|View) (?P<subject>[^\s,]+)|(?:Object|Table|View|Schema) '(?P<sf>[^']+)' does not exist or not authorized|Table with name (?P<duck>\S+) does not exist"#,
+            r#"(?i:\btable not found\b)(?: '(?P<hive>[^']+)')?|Schema (?P<trino>\S+) does not exist|\(42S02\): SQL compilation error|Not found: (?:Table|Dataset|View) (?P<subject>[^\s,]+)|(?:Object|Table|View|Schema) '(?P<sf>[^']+)' does not exist or not authorized|Table with name (?P<duck>\S+) does not exist"#,
         ),
         rule(
             "warehouse-permission-denied",
             PermissionDenied,
-            r"Insufficient privileges to operate on (?:\w+ )?'?(?P<subject>[^'\s]+)|Access Denied: (?:Table|Dataset|Project) (?P<bq>[^:\s]+(?::[^:\s]+)?)|Permission [\w.]+ denied on|does not have [\w.]+ permission|\bPERMISSION_DENIED\b",
+            r"Insufficient privileges to operate on (?:\w+ )?'?(?P<subject>[^'\s]+)|Access Denied: (?:Table|Dataset|Project) (?P<bq>[^:\s]+(?::[^:\s]+)?)|Permission [\w.]+ denied on|does not have [\w.]+ permission|\bPERMISSION_DENIED\b|Access Denied: Cannot \w+ from table (?P<trino>\S+)",
         ),
         rule(
             "pg-permission-denied",
@@ -169,7 +179,7 @@ pub fn first() -> Vec<Rule> {
         rule(
             "sasl-and-token-auth-failed",
             AuthFailed,
-            r"WRONGPASS invalid username-password pair|NOAUTH Authentication required|SaslAuthentication(?:Exception|FailedError)|invalid credentials with SASL mechanism",
+            r"WRONGPASS invalid username-password pair|NOAUTH Authentication required|SaslAuthentication(?:Exception|FailedError)|invalid credentials with SASL mechanism|SASL authentication failure|Authentication token has expired",
         ),
         rule(
             "warehouse-timeout",
@@ -179,17 +189,37 @@ pub fn first() -> Vec<Rule> {
         rule(
             "kubernetes-evicted-memory",
             OutOfMemory,
-            r"The node was low on resource: memory",
+            r"The node was low on resource: memory|\bcontainer oom [0-9a-f]{12}",
+        ),
+        rule(
+            "kubernetes-evicted-disk",
+            DiskFull,
+            r"The node was low on resource: ephemeral-storage",
+        ),
+        rule(
+            "container-missing-things",
+            FileNotFound,
+            r#"No such container: (?P<subject>\S+)|No files found that match the pattern "(?P<duck>[^"]+)"|unable to open database "(?P<db>[^"]+)": unable to open database file|NoSuchFileException: (?P<java>\S+)"#,
+        ),
+        rule(
+            "ports-not-available",
+            PortInUse,
+            r"Ports are not available: exposing port \w+ (?P<subject>\S+)|Failed listening on port (?P<port>\d+)",
+        ),
+        rule(
+            "compose-image-not-found",
+            ImageNotFound,
+            r"Error: image (?P<subject>\S+) not found",
         ),
         rule(
             "pg-undefined-function",
             SyntaxError,
-            r"function (?P<subject>\S+\([^)]*\)) does not exist",
+            r"function (?P<subject>\S+\([^)]*\)) does not exist|Scalar Function with name (?P<duck>\S+) does not exist|depends on a node named '(?P<dbt>[^']+)' which was not found|\bJSONDecodeError\b",
         ),
         rule(
             "grpc-unavailable",
             ConnectionRefused,
-            r"StatusCode\.UNAVAILABLE|\b14 UNAVAILABLE: ",
+            r"StatusCode\.UNAVAILABLE|\b14 UNAVAILABLE: |\d+/\d+ brokers are down|:\d+ - rejecting connections",
         ),
     ]
 }

@@ -45,8 +45,8 @@ pub(crate) const REAL: &[(&str, &str, Option<&str>)] = &[
     ("ValueError: invalid literal for int() with base 10: 'abc'", "data_error", None),
     ("ZeroDivisionError: division by zero", "data_error", None),
     ("ValueError: could not convert string to float: 'x1'", "data_error", None),
-    ("json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)", "data_error", None),
-    ("yaml.scanner.ScannerError: mapping values are not allowed here", "config_error", None),
+    ("json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)", "syntax_error", None),
+    ("yaml.scanner.ScannerError: mapping values are not allowed here", "syntax_error", None),
     ("FileNotFoundError: [Errno 2] No such file or directory: 'data/sales.csv'", "file_not_found", Some("data/sales.csv")),
     // --- duckdb2 -------------------------------------------------------------------
     ("_duckdb.CatalogException: Catalog Error: Table with name nope does not exist!", "no_such_table", Some("nope")),
@@ -112,7 +112,7 @@ pub(crate) const REAL: &[(&str, &str, Option<&str>)] = &[
     // https://github.com/dbt-labs/dbt-core/issues/2292
     ("  dbt cannot run because no profile was specified for this dbt project.", "config_error", None),
     // https://github.com/ClassmateLin/dm-ticket/issues/238
-    ("ERROR: yaml.scanner.ScannerError: mapping values are not allowed here", "config_error", None),
+    ("ERROR: yaml.scanner.ScannerError: mapping values are not allowed here", "syntax_error", None),
     // https://github.com/dbt-labs/dbt-core/issues/4051
     ("Got 1 result, configured to fail if  != 0", "data_test_failed", None),
     // --- platforms ------------------------------------------------------------------
@@ -122,6 +122,23 @@ pub(crate) const REAL: &[(&str, &str, Option<&str>)] = &[
     ("\tstatus = StatusCode.UNAVAILABLE", "connection_refused", None),
     // https://github.com/bushidocodes/chord-grpc/issues/41
     ("Error: 14 UNAVAILABLE: failed to connect to all addresses", "connection_refused", None),
+    // --- from the team's corpus (fixtures/corpus/lines, split=tune) -----------
+    // https://github.com/bitnami/charts/issues/8186
+    ("psycopg2.OperationalError: could not connect to server: Connection timed out", "timeout", None),
+    // https://github.com/dbt-labs/dbt-core/issues/4947
+    ("  Env var required but not provided: 'DATABRICKS_HOST'", "config_error", Some("DATABRICKS_HOST")),
+    // produced by Docker Engine 28.2.2 CLI, docker exec on a missing container
+    ("Error response from daemon: No such container: h4a-missing", "file_not_found", Some("h4a-missing")),
+    // https://github.com/coleam00/ai-agents-masterclass/issues/7
+    ("Error response from daemon: Ports are not available: exposing port TCP 0.0.0.0:5432 -> 0.0.0.0:0: listen tcp 0.0.0.0:5432: bind: Only one usage of each socket address (protocol/network address/port) is normally permitted.", "port_in_use", Some("0.0.0.0:5432")),
+    // https://github.com/kubernetes/kubernetes/pull/7981
+    ("                      bar1           fooimage1                                   Waiting                    Error: image library/fooimage1:latest not found", "image_not_found", Some("library/fooimage1:latest")),
+    // https://github.com/kubernetes/kubernetes/issues/91600
+    ("Message:        The node was low on resource: ephemeral-storage. Container ebaogi-bff-app was using 34260Ki, which exceeds its request of 0.", "disk_full", None),
+    // produced by Docker Engine 28.2.2, `docker events` for a container over its memory limit
+    ("2026-12-01T17:53:01.982239266Z container oom 0a27f2d2faa44e344019fc42ab11887466d07b0c4ce4437a40bd0eb469695965 (image=h4a-corpus/busybox:1, name=h4a-oom)", "out_of_memory", None),
+    // produced by OpenJDK 17.0.15 reading a missing file
+    ("Exception in thread \"main\" java.nio.file.NoSuchFileException: conf/etl.properties", "file_not_found", Some("conf/etl.properties")),
 ];
 
 fn primary(line: &str) -> Option<crate::classify::Match> {
