@@ -32,7 +32,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "mysql-access-denied",
             AuthFailed,
-            r"Access denied for user (?P<subject>\S+) \(using password: (?:YES|NO)\)|ERROR (?:1045|1698) \(28000\)",
+            r"(?:ERROR (?:1045|1698) \(28000\): )?Access denied for user '?(?P<subject>[^'@\s]+)'?@\S* \(using password: (?:YES|NO)\)|ERROR (?:1045|1698) \(28000\)",
         ),
         rule(
             "pg-password-auth-failed",
@@ -68,12 +68,12 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "pg-relation-missing",
             NoSuchTable,
-            r#"(?:relation|table|view|schema) "(?P<subject>[^"]*)" does not exist|\bUndefinedTable\b"#,
+            r#"(?:UndefinedTable: )?(?:relation|table|view|schema) "(?P<subject>[^"]*)" does not exist|\bUndefinedTable\b"#,
         ),
         rule(
             "clickhouse-unknown-table",
             NoSuchTable,
-            r"Code: (?:60|81)\. DB::Exception|UNKNOWN_TABLE|UNKNOWN_DATABASE|(?:Table|Database) \S+ does(?:n't| not) exist",
+            r"Code: (?:60|81)\. DB::Exception[^\n]*?(?:Table|Database) (?P<subject>\S+) does(?:n't| not) exist|(?:Table|Database) (?P<name>\S+) does(?:n't| not) exist|Code: (?:60|81)\. DB::Exception|UNKNOWN_TABLE|UNKNOWN_DATABASE",
         ),
         rule(
             "sqlite-no-such-table",
@@ -115,7 +115,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-dns-failure",
             DnsFailure,
-            r"(?i)temporary failure in name resolution|name or service not known|nodename nor servname provided, or not known|no address associated with hostname|name does not resolve|could not resolve host|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|lookup \S+(?: on \S+)?: (?:no such host|server misbehaving)",
+            r"(?i)temporary failure in name resolution|name or service not known|nodename nor servname provided, or not known|no address associated with hostname|name does not resolve|could not resolve host(?:: (?P<subject>[\w.-]+))?|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|lookup \S+(?: on \S+)?: (?:no such host|server misbehaving)",
         ),
         // --- SQL and code that cannot run ----------------------------------------
         rule(
@@ -270,7 +270,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "docker-pull-access-denied",
             ImageNotFound,
-            r"pull access denied for (?P<subject>[^\s,]+)",
+            r#"(?:Failed to pull image "(?P<subject>[^"]+)"[^\n]*?)?pull access denied for (?P<repo>[^\s,]+)"#,
         ),
         rule(
             "docker-manifest-unknown",
@@ -291,7 +291,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "pg-connection-failed",
             ConnectionRefused,
-            r#"connection to server (?:at|on) (?P<subject>"[^"]*"(?:, port \d+)?)?.* failed|could not connect to server|the database system is (?:starting up|shutting down|in recovery mode)|server closed the connection unexpectedly"#,
+            r#"connection to server (?:at|on) (?:(?:socket )?"(?P<subject>[^"]*)"(?: \([^)]*\))?(?:, port (?P<port>\d+))?)?.* failed|could not connect to server|the database system is (?:starting up|shutting down|in recovery mode)|server closed the connection unexpectedly"#,
         ),
         rule(
             "kafka-broker-unavailable",
@@ -311,7 +311,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-connection-refused",
             ConnectionRefused,
-            r"(?i)\bconnection refused\b|\bECONNREFUSED\b|connection reset by peer|\bECONNRESET\b|\b503 Service (?:Temporarily )?Unavailable\b",
+            r"(?i)(?:\bat (?P<subject>[\w.-]+:\d+): |Connecting to (?P<wget>[\w.-]+:\d+)\.\.\. failed: )?\bconnection refused\b|\bECONNREFUSED\b|connection reset by peer|\bECONNRESET\b|\b503 Service (?:Temporarily )?Unavailable\b",
         ),
         // --- timeouts ---------------------------------------------------------------
         rule(
@@ -399,7 +399,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-already-exists",
             AlreadyExists,
-            r#"(?i)(?:(?:schema|database|relation|table|view|role) "(?P<subject>[^"]+)" )?already exists\b"#,
+            r#"(?i)(?:(?:schema|database|relation|table|view|role) "(?P<subject>[^"]+)" |(?:table|(?:network|table) with name|topic) ['"]?(?P<name>[\w.-]+)['"]? )?already exists\b"#,
         ),
         rule("generic-syntax-error", SyntaxError, r"(?i)\bsyntax error\b"),
     ]);

@@ -180,9 +180,14 @@ pub fn subject(re: &Regex, text: &[u8]) -> Option<String> {
             .flatten()
             .find_map(|name| caps.name(name))
     })?;
-    let s = String::from_utf8_lossy(m.as_bytes())
+    let mut s = String::from_utf8_lossy(m.as_bytes())
         .replace('\0', "")
         .replace("\", port ", ":");
+    // A host captured apart from its port (`"localhost" (127.0.0.1), port
+    // 5432`) is named `host:port`.
+    if let Some(port) = caps.name("port").filter(|p| p.start() > m.end()) {
+        s = format!("{s}:{}", String::from_utf8_lossy(port.as_bytes()));
+    }
     let s = s
         .trim()
         .trim_matches(|c| matches!(c, '"' | '\'' | '`'))
