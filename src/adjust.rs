@@ -92,7 +92,9 @@ pub fn decide(plan: &Plan, facts: &Facts, history: &[Vec<FailureClass>]) -> Deci
     if has(&Timeout) || !facts.timed_out.is_empty() {
         raise_timeouts(&mut next, facts, &mut adjustments);
     }
-    let waits: Vec<&str> = [ConnectionRefused, DnsFailure]
+    // A lock held by another session is released by waiting, like a
+    // service that is still starting.
+    let waits: Vec<&str> = [ConnectionRefused, DnsFailure, LockConflict]
         .iter()
         .filter(|c| has(c))
         .map(|c| c.as_str())
@@ -146,27 +148,62 @@ pub fn decide(plan: &Plan, facts: &Facts, history: &[Vec<FailureClass>]) -> Deci
         });
     }
     for class in &classes {
-        if matches!(
-            class,
-            ImageNotFound | FileNotFound | PermissionDenied | AuthFailed | Custom(_)
-        ) {
-            let lines: Vec<String> = facts
-                .matches
-                .iter()
-                .filter(|m| &m.class == class)
-                .take(3)
-                .map(|m| format!("line {}", m.line))
-                .collect();
-            adjustments.push(format!(
-                "{class} recorded for review ({})",
-                lines.join(", ")
-            ));
+        if for_review(class) {
+            adjustments.push(review_sentence(class, facts.matches));
         }
     }
     Decision {
         next,
         adjustments,
         stop: stop_reason(facts.matches, &classes, history),
+    }
+}
+
+/// Classes whose only adjustment is to be recorded for a person to review.
+/// `SchemaMismatch` is here until remedies exist: a configured remedy (a
+/// migration, `dbt run --full-refresh`) is what will act on its subject.
+fn for_review(class: &FailureClass) -> bool {
+    use FailureClass::*;
+    matches!(
+        class,
+        ImageNotFound
+            | FileNotFound
+            | PermissionDenied
+            | AuthFailed
+            | DataTestFailed
+            | DataError
+            | ConfigError
+            | SchemaMismatch
+            | Custom(_)
+    )
+}
+
+/// What the first three matches of `class` are about, so a person knows
+/// where to look: `file_not_found recorded for review: data/sales.csv
+/// (etl/load.py:8)`; without a subject or source, their log lines:
+/// `file_not_found recorded for review (line 7)`.
+fn review_sentence(class: &FailureClass, matches: &[Match]) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let mut named = false;
+    for m in matches.iter().filter(|m| &m.class == class) {
+        let about = match m.about() {
+            Some(a) => {
+                named = true;
+                a
+            }
+            None => format!("line {}", m.line),
+        };
+        if !seen.contains(&about) {
+            seen.push(about);
+        }
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    if named {
+        format!("{class} recorded for review: {}", seen.join(", "))
+    } else {
+        format!("{class} recorded for review ({})", seen.join(", "))
     }
 }
 
@@ -235,8 +272,9 @@ pub fn stop_reason(
     history: &[Vec<FailureClass>],
 ) -> Option<String> {
     if let Some(m) = matches.iter().find(|m| !m.retryable) {
+        let about = m.about().map(|a| format!("{a}, ")).unwrap_or_default();
         return Some(format!(
-            "{} is not retryable (rule {}, line {}): retrying cannot help",
+            "{} is not retryable ({about}rule {}, line {}): retrying cannot help",
             m.class, m.rule_id, m.line
         ));
     }

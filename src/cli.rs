@@ -230,6 +230,10 @@ pub struct ClassifyArgs {
     pub rules: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
+    /// Explain the verdict: which rule won, why the others lost, the
+    /// subject and source it found (reads the whole log into memory).
+    #[arg(long)]
+    pub explain: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -78,17 +78,21 @@ fn rules_in_force(
 /// `auto-etl classify [FILE|-]`: 0 when the log holds no failure, 1 when it does.
 fn classify(args: crate::cli::ClassifyArgs) -> anyhow::Result<u8> {
     let rules = rules_in_force(args.rules.as_deref())?;
-    let json = args.format == crate::cli::OutputFormat::Json;
+    let style = match (args.explain, args.format) {
+        (true, _) => crate::classify::Style::Explain,
+        (false, crate::cli::OutputFormat::Json) => crate::classify::Style::Json,
+        (false, _) => crate::classify::Style::Text,
+    };
     let mut out = std::io::stdout().lock();
     match args.file.as_deref() {
-        None => crate::classify::run_classify(&mut std::io::stdin().lock(), rules, json, &mut out),
+        None => crate::classify::run_classify(&mut std::io::stdin().lock(), rules, style, &mut out),
         Some(p) if p.as_os_str() == "-" => {
-            crate::classify::run_classify(&mut std::io::stdin().lock(), rules, json, &mut out)
+            crate::classify::run_classify(&mut std::io::stdin().lock(), rules, style, &mut out)
         }
         Some(p) => {
             let mut file = std::fs::File::open(p)
                 .with_context(|| format!("cannot read the log {}", p.display()))?;
-            crate::classify::run_classify(&mut file, rules, json, &mut out)
+            crate::classify::run_classify(&mut file, rules, style, &mut out)
         }
     }
 }

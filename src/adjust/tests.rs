@@ -292,3 +292,57 @@ fn escalations_to_deep_keep_named_volumes_kept() {
     on_critical_disk(&mut disk);
     assert!(disk.cleanup_level == CleanupLevel::Deep && disk.keep_named_volumes);
 }
+
+#[test]
+fn review_names_the_subject_and_source_not_the_log_line() {
+    let mut m = hit(FailureClass::FileNotFound, 8);
+    m.subject = Some("data/sales.csv".into());
+    m.source = Some("etl/load.py:8".into());
+    let matches = [m];
+    let facts = Facts {
+        matches: &matches,
+        failed: vec![0],
+        ..Facts::default()
+    };
+    let d = decide(&plan(), &facts, &[]);
+    assert_eq!(
+        d.adjustments,
+        ["file_not_found recorded for review: data/sales.csv (etl/load.py:8)"]
+    );
+}
+
+#[test]
+fn second_round_classes_have_their_decisions() {
+    use FailureClass::*;
+    // lock_conflict waits longer, like a service still starting.
+    let matches = [hit(LockConflict, 3)];
+    let facts = Facts {
+        matches: &matches,
+        failed: vec![0],
+        ..Facts::default()
+    };
+    let d = decide(&plan(), &facts, &[]);
+    assert!(d.next.service_wait > plan().service_wait, "{d:?}");
+    assert_eq!(d.stop, None);
+    // The others stop at once and are recorded for review.
+    for class in [DataTestFailed, DataError, ConfigError, SchemaMismatch] {
+        let mut m = hit(class.clone(), 4);
+        m.subject = Some("raw_customers".into());
+        let matches = [m];
+        let facts = Facts {
+            matches: &matches,
+            failed: vec![0],
+            ..Facts::default()
+        };
+        let d = decide(&plan(), &facts, &[]);
+        assert_eq!(
+            d.adjustments,
+            [format!("{class} recorded for review: raw_customers")]
+        );
+        let stop = d.stop.expect("not retryable");
+        assert!(
+            stop.starts_with(&format!("{class} is not retryable (raw_customers, rule")),
+            "{stop}"
+        );
+    }
+}

@@ -56,7 +56,8 @@ impl Benign {
             spans: re(concat!(
                 // counters that say nothing went wrong
                 r"(?i)(?:^|[\s(\[,;])(?:0|no|zero|without)\s+(?:\w+\s+)?(?:errors?|error\(s\)|failures?|failed)\b",
-                r"|(?i)\b(?:errors?|failures?|failed|error_?count|errors_count|num_errors)\s*[:=]\s*(?:0+\b|\[\s*\]|\{\s*\}|none\b|null\b|nil\b|false\b)",
+                // (`errors: null` at the end of a field; not `ERROR:  null value in ...`)
+                r"|(?i)\b(?:errors?|failures?|failed|error_?count|errors_count|num_errors)\s*[:=]\s*(?:0+\b|\[\s*\]|\{\s*\}|(?:none|null|nil|false)\s*(?:$|[,;}\])]))",
                 // names of settings: ERROR_LOG=, on_error=, connect_timeout=
                 r"|(?i)\b(?:[a-z0-9]+[_-])+(?:errors?|err|failures?|failed|fail|timeout)(?:[_-][a-z0-9]+)*\s*=",
                 r"|(?i)\b(?:errors?|err|failures?|failed|fail|timeout)(?:[_-][a-z0-9]+)+\s*=",

@@ -12,7 +12,7 @@
 use super::rules::{Rule, RuleSource};
 use super::FailureClass;
 
-fn rule(id: &str, class: FailureClass, pattern: &str) -> Rule {
+pub(crate) fn rule(id: &str, class: FailureClass, pattern: &str) -> Rule {
     let retryable = class.default_retryable();
     Rule {
         id: id.to_string(),
@@ -26,22 +26,23 @@ fn rule(id: &str, class: FailureClass, pattern: &str) -> Rule {
 /// The built-in rules, in priority order.
 pub fn rules() -> Vec<Rule> {
     use FailureClass::*;
-    vec![
+    let mut rules = super::vendor::first();
+    rules.extend(vec![
         // --- credentials: a failed login is never fixed by waiting -------------
         rule(
             "mysql-access-denied",
             AuthFailed,
-            r"ERROR (?:1045|1698) \(28000\)|Access denied for user \S+ \(using password: (?:YES|NO)\)",
+            r"(?:ERROR (?:1045|1698) \(28000\): )?Access denied for user '?(?P<subject>[^'@\s]+)'?@\S* \(using password: (?:YES|NO)\)|ERROR (?:1045|1698) \(28000\)",
         ),
         rule(
             "pg-password-auth-failed",
             AuthFailed,
-            r"(?:password|Peer|Ident|SCRAM|md5) authentication failed for user|no password supplied|no pg_hba\.conf entry for",
+            r#"(?:password|Peer|Ident|SCRAM|md5) authentication failed for user(?: "(?P<subject>[^"]+)")?|no password supplied|no pg_hba\.conf entry for"#,
         ),
         rule(
             "pg-role-missing",
             AuthFailed,
-            r#"role "[^"]*" does not exist"#,
+            r#"role "(?P<subject>[^"]*)" does not exist"#,
         ),
         rule(
             "clickhouse-auth-failed",
@@ -62,28 +63,27 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "mysql-no-such-table",
             NoSuchTable,
-            r"ERROR (?:1146|1051) \(42S02\)|Table '[^']+' doesn't exist|Unknown table '[^']+'",
-        ),
-        rule(
-            "mysql-unknown-database",
-            NoSuchTable,
-            r"ERROR 1049 \(42000\)|Unknown database '[^']+'",
+            r"(?:ERROR (?:1146|1051) \(42S02\)[^']*)?Table '(?P<subject>[^']+)' doesn't exist|ERROR (?:1146|1051) \(42S02\)|Unknown table '[^']+'",
         ),
         rule(
             "pg-relation-missing",
             NoSuchTable,
-            r#"(?:relation|table|view|database|schema) "[^"]*" does not exist|\bUndefinedTable\b"#,
+            r#"(?:UndefinedTable: )?(?:relation|table|view|schema) "(?P<subject>[^"]*)" does not exist|\bUndefinedTable\b"#,
         ),
         rule(
             "clickhouse-unknown-table",
             NoSuchTable,
-            r"Code: (?:60|81)\. DB::Exception|UNKNOWN_TABLE|UNKNOWN_DATABASE|(?:Table|Database) \S+ does(?:n't| not) exist",
+            r"Code: (?:60|81)\. DB::Exception[^\n]*?(?:Table|Database) (?P<subject>\S+) does(?:n't| not) exist|(?:Table|Database) (?P<name>\S+) does(?:n't| not) exist|Code: (?:60|81)\. DB::Exception|UNKNOWN_TABLE|UNKNOWN_DATABASE",
         ),
-        rule("sqlite-no-such-table", NoSuchTable, r"no such table: \S+"),
+        rule(
+            "sqlite-no-such-table",
+            NoSuchTable,
+            r"no such table: (?P<subject>\S+)",
+        ),
         rule(
             "spark-table-not-found",
             NoSuchTable,
-            r"(?i)Table or view not found|\[TABLE_OR_VIEW_NOT_FOUND\]|NoSuchTableException|\[SCHEMA_NOT_FOUND\]|NoSuchDatabaseException",
+            r"(?i)Table or view not found(?:: (?P<subject>[^;\s]+))?|\[TABLE_OR_VIEW_NOT_FOUND\]|NoSuchTableException|\[SCHEMA_NOT_FOUND\]|NoSuchDatabaseException",
         ),
         rule(
             "airflow-db-not-initialized",
@@ -94,7 +94,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "pg-dns-failure",
             DnsFailure,
-            r#"could not translate host name "[^"]*" to address"#,
+            r#"could not translate host name "(?P<subject>[^"]*)" to address"#,
         ),
         rule(
             "mysql-unknown-host",
@@ -115,7 +115,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-dns-failure",
             DnsFailure,
-            r"(?i)temporary failure in name resolution|name or service not known|nodename nor servname provided, or not known|no address associated with hostname|name does not resolve|could not resolve host|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|lookup \S+(?: on \S+)?: (?:no such host|server misbehaving)",
+            r"(?i)temporary failure in name resolution|name or service not known|nodename nor servname provided, or not known|no address associated with hostname|name does not resolve|could not resolve host(?:: (?P<subject>[\w.-]+))?|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|lookup \S+(?: on \S+)?: (?:no such host|server misbehaving)",
         ),
         // --- SQL and code that cannot run ----------------------------------------
         rule(
@@ -157,7 +157,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "kafka-connect-duplicate",
             DuplicateConnector,
-            r"(?i)\bConnector \S+ already exists|connector (?:with name )?\S+ is already (?:running|registered)",
+            r"(?i)\bConnector (?:with name )?(?P<subject>\S+) already exists|connector (?:with name )?\S+ is already (?:running|registered)",
         ),
         rule(
             "kafka-connect-409",
@@ -167,7 +167,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "docker-port-allocated",
             PortInUse,
-            r"port is already allocated",
+            r"(?:Bind for (?P<subject>\S+) failed: )?port is already allocated",
         ),
         rule(
             "generic-address-in-use",
@@ -201,8 +201,8 @@ pub fn rules() -> Vec<Rule> {
         ),
         rule(
             "duplicate-key",
-            AlreadyExists,
-            r"(?i)ERROR 1062 \(23000\)|Duplicate entry '[^']*' for key|duplicate key value violates unique constraint|UNIQUE constraint failed",
+            DataError,
+            r#"ERROR 1062 \(23000\)|Duplicate entry '[^']*' for key|duplicate key value violates unique constraint "(?P<subject>[^"]+)"|UNIQUE constraint failed: (?P<col>\S+)|PRIMARY KEY or UNIQUE constraint violation|\bE11000 duplicate key error\b"#,
         ),
         rule(
             "python-file-exists",
@@ -264,34 +264,34 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-disk-full",
             DiskFull,
-            r"(?i)no space left on device|\[Errno 28\]|disk quota exceeded|\bdisk (?:is )?full\b",
+            r#"(?i)(?:file "(?P<subject>[^"]+)"[^\n]*?: |(?P<path>/\S+)': )?no space left on device|\[Errno 28\]|disk quota exceeded|\bdisk (?:is )?full\b"#,
         ),
         // --- images -----------------------------------------------------------------
         rule(
             "docker-pull-access-denied",
             ImageNotFound,
-            r"pull access denied for \S+",
+            r#"(?:Failed to pull image "(?P<subject>[^"]+)"[^\n]*?)?pull access denied for (?P<repo>[^\s,]+)"#,
         ),
         rule(
             "docker-manifest-unknown",
             ImageNotFound,
-            r"manifest unknown|manifest for \S+ not found",
+            r"manifest for (?P<subject>\S+) not found|manifest unknown",
         ),
         rule(
             "docker-no-such-image",
             ImageNotFound,
-            r"(?i)No such image: \S+|\brepository \S+ not found\b|failed to resolve reference .*: not found|\b(?:ErrImagePull|ImagePullBackOff|InvalidImageName)\b",
+            r"(?i)No such image: (?P<subject>\S+)|\brepository \S+ not found\b|failed to resolve reference .*: not found|\b(?:ErrImagePull|ImagePullBackOff|InvalidImageName)\b",
         ),
         // --- connections (after dns and auth, which say more) --------------------
         rule(
             "mysql-cant-connect",
             ConnectionRefused,
-            r"ERROR (?:2002|2003|2013) \(HY000\)|Can't connect to (?:local )?(?:MySQL|MariaDB) server|Lost connection to (?:MySQL|MariaDB) server|CommunicationsException|Communications link failure",
+            r"ERROR (?:2002|2003|2013) \(HY000\)|Can't connect to (?:local )?(?:MySQL|MariaDB) server(?: on '(?P<subject>[^']+)')?|Lost connection to (?:MySQL|MariaDB) server|CommunicationsException|Communications link failure",
         ),
         rule(
             "pg-connection-failed",
             ConnectionRefused,
-            r"connection to server (?:at|on) .* failed|could not connect to server|the database system is (?:starting up|shutting down|in recovery mode)|server closed the connection unexpectedly",
+            r#"connection to server (?:at|on) (?:(?:socket )?"(?P<subject>[^"]*)"(?: \([^)]*\))?(?:, port (?P<port>\d+))?)?.* failed|could not connect to server|the database system is (?:starting up|shutting down|in recovery mode)|server closed the connection unexpectedly"#,
         ),
         rule(
             "kafka-broker-unavailable",
@@ -311,18 +311,13 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-connection-refused",
             ConnectionRefused,
-            r"(?i)\bconnection refused\b|\bECONNREFUSED\b|connection reset by peer|\bECONNRESET\b|\b503 Service (?:Temporarily )?Unavailable\b",
+            r"(?i)(?:\bat (?P<subject>[\w.-]+:\d+): |Connecting to (?P<wget>[\w.-]+:\d+)\.\.\. failed: )?\bconnection refused\b|\bECONNREFUSED\b|connection reset by peer|\bECONNRESET\b|\b503 Service (?:Temporarily )?Unavailable\b",
         ),
         // --- timeouts ---------------------------------------------------------------
         rule(
-            "mysql-lock-wait-timeout",
-            Timeout,
-            r"ERROR 1205 \(HY000\)|Lock wait timeout exceeded",
-        ),
-        rule(
             "pg-statement-timeout",
             Timeout,
-            r"canceling statement due to (?:statement|lock|idle[- ]in[- ]transaction[- ]session) timeout|\btimeout expired\b",
+            r"canceling statement due to (?:statement|idle[- ]in[- ]transaction[- ]session) timeout|\btimeout expired\b",
         ),
         rule(
             "clickhouse-timeout",
@@ -348,17 +343,17 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "python-file-not-found",
             FileNotFound,
-            r"FileNotFoundError|\[Errno 2\] No such file or directory",
+            r"(?:FileNotFoundError: )?\[Errno 2\] No such file or directory(?:: '(?P<subject>[^']+)')?|FileNotFoundError",
         ),
         rule(
             "python-module-not-found",
             FileNotFound,
-            r"ModuleNotFoundError|ImportError: No module named",
+            r"No module named '?(?P<subject>[\w.]+)|ModuleNotFoundError",
         ),
         rule(
             "java-file-not-found",
             FileNotFound,
-            r"FileNotFoundException|\[PATH_NOT_FOUND\]|Path does not exist: ",
+            r"FileNotFoundException(?:: (?P<subject>[^\s(]+))?|\[PATH_NOT_FOUND\]|Path does not exist: (?P<path>\S+)",
         ),
         rule(
             "shell-command-not-found",
@@ -373,7 +368,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-no-such-file",
             FileNotFound,
-            r"(?i)no such file or directory",
+            r#"(?i)(?:file "(?P<pg>[^"]+)" for \w+: |(?P<subject>[^\s:'"]+): )?no such file or directory"#,
         ),
         rule(
             "mysql-command-denied",
@@ -383,7 +378,7 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "python-permission-error",
             PermissionDenied,
-            r"PermissionError|\[Errno 13\] Permission denied",
+            r"(?:PermissionError: )?\[Errno 13\] Permission denied(?:: '(?P<subject>[^']+)')?|PermissionError",
         ),
         rule(
             "clickhouse-access-denied",
@@ -404,8 +399,9 @@ pub fn rules() -> Vec<Rule> {
         rule(
             "generic-already-exists",
             AlreadyExists,
-            r"(?i)\balready exists\b",
+            r#"(?i)(?:(?:schema|database|relation|table|view|role) "(?P<subject>[^"]+)" |(?:table|(?:network|table) with name|topic) ['"]?(?P<name>[\w.-]+)['"]? )?already exists\b"#,
         ),
         rule("generic-syntax-error", SyntaxError, r"(?i)\bsyntax error\b"),
-    ]
+    ]);
+    rules
 }

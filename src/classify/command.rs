@@ -15,13 +15,26 @@ pub const FAILURES_FOUND: u8 = 1;
 
 const READ_CHUNK: usize = 256 * 1024;
 
+/// How `classify` prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// One line per kept match, then a summary line.
+    Text,
+    /// The DESIGN.md object on one line.
+    Json,
+    /// Which rule won and why the others lost (keeps the log in memory).
+    Explain,
+}
+
 /// `auto-etl classify`: streams `input` through the rules (no verify markers)
 /// and prints what it found.
 ///
 /// Text format: one line per kept match,
-/// `line N: class (rule_id, retryable|non-retryable): excerpt`, then a
-/// summary line. JSON format: exactly the DESIGN.md object
-/// `{"primary": {...} | null, "matches": [...]}` on one line.
+/// `line N: class (rule_id, retryable|non-retryable): excerpt`, followed by
+/// `  (subject: S; source: F)` when the rule named them, then a summary
+/// line. JSON format: exactly the DESIGN.md object
+/// `{"primary": {...} | null, "matches": [...]}` on one line. Explain: see
+/// [`super::explain`].
 ///
 /// Returns the exit code: [`CLEAN`] (0) when no line is a failure,
 /// [`FAILURES_FOUND`] (1) when at least one is. Read and write errors are
@@ -29,10 +42,11 @@ const READ_CHUNK: usize = 256 * 1024;
 pub fn run_classify(
     input: &mut dyn Read,
     rules: Arc<RuleSet>,
-    json: bool,
+    style: Style,
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
-    let mut scanner = Scanner::new(rules, Arc::new(Markers::default()));
+    let mut scanner = Scanner::new(rules.clone(), Arc::new(Markers::default()));
+    let mut kept = Vec::new();
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
         let n = match input.read(&mut buf) {
@@ -42,9 +56,15 @@ pub fn run_classify(
             Err(e) => return Err(e).context("failed to read the log"),
         };
         scanner.feed(&buf[..n]);
+        if style == Style::Explain {
+            kept.extend_from_slice(&buf[..n]);
+        }
     }
     let report = scanner.finish();
-    if json {
+    if style == Style::Explain {
+        super::explain::explain(&kept, &rules, &report, out)
+            .context("failed to write the result")?;
+    } else if style == Style::Json {
         #[derive(Serialize)]
         struct Out<'a> {
             primary: Option<&'a Match>,
@@ -60,12 +80,13 @@ pub fn run_classify(
         for m in &report.matches {
             writeln!(
                 out,
-                "line {}: {} ({}, {}): {}",
+                "line {}: {} ({}, {}): {}{}",
                 m.line,
                 m.class,
                 m.rule_id,
                 m.retryability(),
-                m.excerpt
+                m.excerpt,
+                named(m)
             )
             .context("failed to write the result")?;
         }
@@ -77,8 +98,9 @@ pub fn run_classify(
                 } else {
                     String::new()
                 };
+                let about = p.about().map(|a| format!(": {a}")).unwrap_or_default();
                 format!(
-                    "{} failure line(s){} in {} lines; primary: {} ({}) at line {}",
+                    "{} failure line(s){} in {} lines; primary: {} ({}) at line {}{about}",
                     report.total_matches, shown, report.lines, p.class, p.rule_id, p.line
                 )
             }
@@ -90,6 +112,19 @@ pub fn run_classify(
     } else {
         FAILURES_FOUND
     })
+}
+
+/// `  (subject: S; source: F)`, or nothing when the rule named neither.
+fn named(m: &Match) -> String {
+    let parts: Vec<String> = [("subject", &m.subject), ("source", &m.source)]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", parts.join("; "))
+    }
 }
 
 /// `auto-etl rules`: lists the rules in force in priority order (id, class,
@@ -146,10 +181,11 @@ mod tests {
 
     fn classify(log: &str, json: bool) -> (u8, String) {
         let mut out = Vec::new();
+        let style = if json { Style::Json } else { Style::Text };
         let code = run_classify(
             &mut log.as_bytes(),
             Arc::new(RuleSet::builtin()),
-            json,
+            style,
             &mut out,
         )
         .unwrap();

@@ -22,6 +22,18 @@ pub enum FailureClass {
     PermissionDenied,
     AuthFailed,
     SyntaxError,
+    /// A database or file lock held by another session: waiting may help.
+    LockConflict,
+    /// A data test (dbt, Great Expectations) found bad rows.
+    DataTestFailed,
+    /// The data itself is wrong: division by zero, invalid input, a
+    /// constraint violation.
+    DataError,
+    /// Settings that cannot work: unknown database/profile/option, SSL
+    /// required, a bad connection string.
+    ConfigError,
+    /// A column that does not exist or has the wrong type.
+    SchemaMismatch,
     Custom(String),
 }
 
@@ -36,7 +48,7 @@ pub enum StopPolicy {
 
 impl FailureClass {
     /// Every built-in class, in DESIGN.md order.
-    pub const BUILTIN: [FailureClass; 14] = [
+    pub const BUILTIN: [FailureClass; 19] = [
         FailureClass::Timeout,
         FailureClass::ConnectionRefused,
         FailureClass::DnsFailure,
@@ -51,6 +63,11 @@ impl FailureClass {
         FailureClass::PermissionDenied,
         FailureClass::AuthFailed,
         FailureClass::SyntaxError,
+        FailureClass::LockConflict,
+        FailureClass::DataTestFailed,
+        FailureClass::DataError,
+        FailureClass::ConfigError,
+        FailureClass::SchemaMismatch,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -69,6 +86,11 @@ impl FailureClass {
             FailureClass::PermissionDenied => "permission_denied",
             FailureClass::AuthFailed => "auth_failed",
             FailureClass::SyntaxError => "syntax_error",
+            FailureClass::LockConflict => "lock_conflict",
+            FailureClass::DataTestFailed => "data_test_failed",
+            FailureClass::DataError => "data_error",
+            FailureClass::ConfigError => "config_error",
+            FailureClass::SchemaMismatch => "schema_mismatch",
             FailureClass::Custom(name) => name,
         }
     }
@@ -90,9 +112,15 @@ impl FailureClass {
     /// The built-in stop policy of the class (DESIGN.md "Failure classes").
     pub fn default_policy(&self) -> StopPolicy {
         match self {
-            FailureClass::ImageNotFound | FailureClass::AuthFailed | FailureClass::SyntaxError => {
-                StopPolicy::AfterConsecutive(1)
-            }
+            FailureClass::ImageNotFound
+            | FailureClass::AuthFailed
+            | FailureClass::SyntaxError
+            | FailureClass::DataTestFailed
+            | FailureClass::DataError
+            | FailureClass::ConfigError => StopPolicy::AfterConsecutive(1),
+            // Not retryable until a remedy for it can be configured (DESIGN.md
+            // "Remedies"); that feature will make this depend on the config.
+            FailureClass::SchemaMismatch => StopPolicy::AfterConsecutive(1),
             FailureClass::FileNotFound | FailureClass::PermissionDenied => {
                 StopPolicy::AfterConsecutive(2)
             }
@@ -130,10 +158,12 @@ pub struct Match {
     pub line: u64,
     /// The matching line, trimmed and cut to a bounded length.
     pub excerpt: String,
-    /// What the error is about: a path, table, column, host:port, image...
+    /// What the error is about: a path, table, column, host:port, image,
+    /// user, connector or slot (the rule's `subject` capture group).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// `file:line` inside the repository, when the output names one.
+    /// `file:line` inside the repository named by a traceback or compiler
+    /// message just before the line (`etl/load.py:8`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
@@ -150,6 +180,17 @@ pub fn classes_of(matches: &[Match]) -> Vec<FailureClass> {
 }
 
 impl Match {
+    /// What the error is about, for summaries: `data/sales.csv
+    /// (etl/load.py:8)`, `data/sales.csv`, `(etl/load.py:8)` or `None`.
+    pub fn about(&self) -> Option<String> {
+        match (&self.subject, &self.source) {
+            (Some(s), Some(src)) => Some(format!("{s} ({src})")),
+            (Some(s), None) => Some(s.clone()),
+            (None, Some(src)) => Some(format!("({src})")),
+            (None, None) => None,
+        }
+    }
+
     /// `retryable` or `not retryable`, as messages say it.
     pub fn retryability(&self) -> &'static str {
         if self.retryable {
@@ -163,15 +204,19 @@ impl Match {
 pub mod benign;
 pub mod builtin;
 mod candidates;
+pub mod cause;
 pub mod command;
+pub mod explain;
 pub mod literal;
 pub mod marker;
 pub mod rules;
 pub mod scan;
+pub mod subject;
+mod vendor;
 
 #[cfg(test)]
 mod tests;
 
-pub use command::{run_classify, run_rules};
+pub use command::{run_classify, run_rules, Style};
 pub use rules::{Prefilter, Rule, RuleError, RuleSet, RuleSource};
 pub use scan::{MarkerHit, Markers, ScanReport, Scanner};

@@ -54,13 +54,10 @@ pub struct ScanReport {
 }
 
 impl ScanReport {
-    /// The match that explains the failure best: the first non-retryable one,
-    /// else the first one.
+    /// The match that explains the failure best: the root cause rather than
+    /// its consequences (see `cause`).
     pub fn primary(&self) -> Option<&Match> {
-        self.matches
-            .iter()
-            .find(|m| !m.retryable)
-            .or_else(|| self.matches.first())
+        super::cause::primary(&self.matches)
     }
 
     /// Distinct classes, in order of first appearance.
@@ -103,6 +100,8 @@ pub struct Scanner {
     /// Classes among the kept matches, and whether a non-retryable one is.
     classes_kept: Vec<FailureClass>,
     stop_kept: bool,
+    /// Traceback and compiler frames, for each match's `source`.
+    frames: super::subject::Frames,
     report: ScanReport,
 }
 
@@ -139,6 +138,10 @@ impl Scanner {
                 Prefilter::EveryLine => every_line = true,
             }
         }
+        needles.extend(super::subject::FRAME_NEEDLES.iter().map(|f| Needle {
+            lower: f.as_bytes().to_vec(),
+            exact: None,
+        }));
         // Markers get their own searcher: mixing their literals into the
         // rules' makes the multi-literal search's buckets noisier, and a
         // separate handful of literals costs less than that.
@@ -171,6 +174,7 @@ impl Scanner {
             candidates: Vec::new(),
             classes_kept: Vec::new(),
             stop_kept: false,
+            frames: Default::default(),
             report: ScanReport::default(),
         }
     }
@@ -375,6 +379,7 @@ impl Scanner {
                 self.report.success_markers.push(hit(m, n, raw));
             }
         }
+        self.frames.observe(n, &text);
         let benign = Benign::get();
         if benign.is_benign_line(&text) {
             return;
@@ -394,14 +399,16 @@ impl Scanner {
                     self.classes_kept.push(rule.class.clone());
                 }
                 self.stop_kept |= !rule.retryable;
+                let source = self.frames.source_for(n, &text);
+                let subject = super::subject::subject(&self.rules.compiled()[i], &text);
                 self.report.matches.push(Match {
                     class: rule.class.clone(),
                     rule_id: rule.id.clone(),
                     retryable: rule.retryable,
                     line: n,
                     excerpt: excerpt(raw),
-                    subject: None,
-                    source: None,
+                    subject,
+                    source,
                 });
             }
         }

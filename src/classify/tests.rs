@@ -33,11 +33,11 @@ const FAILURES: &[(&str, &str)] = &[
     ("ERROR 1045 (28000): Access denied for user 'etl'@'localhost' (using password: YES)", "auth_failed"),
     ("pymysql.err.OperationalError: (1045, \"Access denied for user 'root'@'172.18.0.3' (using password: YES)\")", "auth_failed"),
     ("ERROR 1044 (42000): Access denied for user 'etl'@'%' to database 'warehouse'", "permission_denied"),
-    ("ERROR 1049 (42000): Unknown database 'etl'", "no_such_table"),
+    ("ERROR 1049 (42000): Unknown database 'etl'", "config_error"),
     ("ERROR 2005 (HY000): Unknown MySQL server host 'mysqldb' (-2)", "dns_failure"),
     ("pymysql.err.OperationalError: (2003, \"Can't connect to MySQL server on 'db' ([Errno -2] Name or service not known)\")", "dns_failure"),
-    ("ERROR 1205 (HY000): Lock wait timeout exceeded; try restarting transaction", "timeout"),
-    ("ERROR 1062 (23000): Duplicate entry '42' for key 'PRIMARY'", "already_exists"),
+    ("ERROR 1205 (HY000): Lock wait timeout exceeded; try restarting transaction", "lock_conflict"),
+    ("ERROR 1062 (23000): Duplicate entry '42' for key 'PRIMARY'", "data_error"),
     ("ERROR 1114 (HY000): The table 'staging' is full", "disk_full"),
     ("ERROR 2013 (HY000): Lost connection to MySQL server during query", "connection_refused"),
     // PostgreSQL / psycopg2
@@ -50,12 +50,12 @@ const FAILURES: &[(&str, &str)] = &[
     ("LINE 1: SELEC * FROM x; ERROR:  syntax error at end of input", "syntax_error"),
     ("psycopg2.OperationalError: connection to server at \"db\" (172.18.0.2), port 5432 failed: FATAL:  password authentication failed for user \"etl\"", "auth_failed"),
     ("FATAL:  password authentication failed for user \"postgres\"", "auth_failed"),
-    ("FATAL:  database \"warehouse\" does not exist", "no_such_table"),
+    ("FATAL:  database \"warehouse\" does not exist", "config_error"),
     ("FATAL:  role \"etl\" does not exist", "auth_failed"),
     ("FATAL:  the database system is starting up", "connection_refused"),
     ("ERROR:  permission denied for table sales", "permission_denied"),
     ("ERROR:  canceling statement due to statement timeout", "timeout"),
-    ("ERROR:  duplicate key value violates unique constraint \"sales_pkey\"", "already_exists"),
+    ("ERROR:  duplicate key value violates unique constraint \"sales_pkey\"", "data_error"),
     ("ERROR:  could not extend file \"base/16384/16385\": No space left on device", "disk_full"),
     ("psycopg2.OperationalError: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: No such file or directory", "connection_refused"),
     // ClickHouse
@@ -73,7 +73,7 @@ const FAILURES: &[(&str, &str)] = &[
     ("sqlite3.OperationalError: table sales already exists", "already_exists"),
     ("sqlite3.OperationalError: near \"SELEC\": syntax error", "syntax_error"),
     ("sqlite3.OperationalError: database or disk is full", "disk_full"),
-    ("sqlite3.IntegrityError: UNIQUE constraint failed: sales.id", "already_exists"),
+    ("sqlite3.IntegrityError: UNIQUE constraint failed: sales.id", "data_error"),
     // Kafka Connect / Debezium
     ("{\"error_code\":409,\"message\":\"Connector jdbc-sink-orders already exists\"}", "duplicate_connector"),
     ("Connector debezium-mysql already exists", "duplicate_connector"),
@@ -247,7 +247,15 @@ fn builtin_rules_cover_every_class_with_the_design_retryability() {
         .collect();
     assert_eq!(
         non_retryable,
-        ["image_not_found", "auth_failed", "syntax_error"]
+        [
+            "image_not_found",
+            "auth_failed",
+            "syntax_error",
+            "data_test_failed",
+            "data_error",
+            "config_error",
+            "schema_mismatch"
+        ]
     );
 }
 
@@ -267,7 +275,8 @@ fn every_builtin_rule_has_prefilter_literals() {
 fn every_builtin_rule_is_exercised() {
     let rules = RuleSet::builtin();
     let mut hit = std::collections::HashSet::new();
-    for (line, _) in FAILURES {
+    let vendor = super::vendor::tests::REAL.iter().map(|(line, _, _)| line);
+    for line in FAILURES.iter().map(|(line, _)| line).chain(vendor) {
         for m in scan(line.as_bytes()).matches {
             hit.insert(m.rule_id);
         }
@@ -296,7 +305,6 @@ fn every_builtin_rule_is_exercised() {
         "generic-already-exists",
         "python-file-not-found",
         "docker-no-such-image",
-        "mysql-unknown-database",
     ];
     let unexpected: Vec<&&str> = unused.iter().filter(|id| !allowed.contains(id)).collect();
     assert!(
@@ -542,7 +550,7 @@ fn matches_are_bounded_but_all_counted() {
 }
 
 #[test]
-fn primary_prefers_the_first_non_retryable_match() {
+fn primary_prefers_the_first_non_retryable_cause() {
     let r = scan(b"Connection refused\nsh: 1: foo: not found\nERROR 1064 (42000): You have an error in your SQL syntax\npull access denied for x\n");
     assert_eq!(r.primary().unwrap().class, FailureClass::SyntaxError);
     assert_eq!(
@@ -554,7 +562,8 @@ fn primary_prefers_the_first_non_retryable_match() {
             FailureClass::ImageNotFound
         ]
     );
+    // The OOM kill is the cause of the refused connection (see `cause`).
     let r = scan(b"Connection refused\nKilled\n");
-    assert_eq!(r.primary().unwrap().class, FailureClass::ConnectionRefused);
+    assert_eq!(r.primary().unwrap().class, FailureClass::OutOfMemory);
     assert!(scan(b"all fine\n").primary().is_none());
 }

@@ -79,7 +79,13 @@ pub fn judge(e: &Evidence) -> Verdict {
     });
 
     for m in &e.scan.matches {
-        errors.push(format!("{}: {} (line {})", m.class, m.excerpt, m.line));
+        // What the error is about (else the line itself), and where: the
+        // repository file that raised it, else the log line.
+        let what = m.subject.as_deref().unwrap_or(&m.excerpt);
+        errors.push(match &m.source {
+            Some(src) => format!("{}: {what} ({src})", m.class),
+            None => format!("{}: {what} (line {})", m.class, m.line),
+        });
     }
     validations.push(Validation {
         name: "failure classes".into(),

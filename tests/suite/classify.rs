@@ -1,7 +1,7 @@
 //! The classifier over realistic logs in `fixtures/logs/`, through the
 //! library (the binary's `classify` subcommand is wired by the CLI).
 
-use auto_etl::classify::{run_classify, Markers, RuleSet, ScanReport, Scanner};
+use auto_etl::classify::{run_classify, Markers, RuleSet, ScanReport, Scanner, Style};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -135,9 +135,66 @@ fn classify_command_exit_codes_over_fixtures() {
         ("docker_port.log", 1),
     ] {
         let mut out = Vec::new();
-        let code = run_classify(&mut &fixture(name)[..], rules.clone(), true, &mut out).unwrap();
+        let code = run_classify(
+            &mut &fixture(name)[..],
+            rules.clone(),
+            Style::Json,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(code, want, "{name}");
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["primary"].is_null(), want == 0, "{name}");
     }
+}
+
+/// A real Python traceback (python3 run here, in a scratch repository):
+/// `classify` names the missing file and the repository line that opened
+/// it, in text, JSON and `--explain`.
+#[test]
+fn classify_names_the_subject_and_the_source_of_a_real_traceback() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("etl")).unwrap();
+    std::fs::write(
+        dir.path().join("etl/load.py"),
+        "import csv\n\n\ndef main():\n    rows = []\n    # load\n    path = \"data/sales.csv\"\n    with open(path) as f:\n        rows = list(csv.reader(f))\n    return rows\n\n\nmain()\n",
+    )
+    .unwrap();
+    let py = std::process::Command::new("python3")
+        .arg("etl/load.py")
+        .current_dir(dir.path())
+        .output()
+        .expect("python3 runs");
+    assert!(!py.status.success());
+    let log = dir.path().join("iteration.log");
+    std::fs::write(&log, &py.stderr).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(crate::support::bin())
+            .arg("classify")
+            .arg(&log)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&[]);
+    assert!(
+        text.contains("(subject: data/sales.csv; source: etl/load.py:8)"),
+        "{text}"
+    );
+    assert!(
+        text.trim_end()
+            .ends_with("primary: file_not_found (python-file-not-found) at line 7: data/sales.csv (etl/load.py:8)"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run(&["--format", "json"])).unwrap();
+    assert_eq!(json["primary"]["subject"], "data/sales.csv");
+    assert_eq!(json["primary"]["source"], "etl/load.py:8");
+    let explained = run(&["--explain"]);
+    assert!(
+        explained.starts_with("primary: file_not_found (rule python-file-not-found, retryable) at line 7\n  subject: data/sales.csv\n  source: etl/load.py:8\n"),
+        "{explained}"
+    );
 }

@@ -213,3 +213,23 @@ fn skipped_steps_are_not_counted_as_failed() {
         .unwrap();
     assert_eq!(exit.detail, "1 of 3 step(s) did not succeed, 2 skipped");
 }
+
+#[test]
+fn errors_name_the_subject_and_the_source_file() {
+    let steps = [step("load", StepStatus::Failed, Some(1))];
+    let mut scan = ok_scan();
+    scan.matches.push(Match {
+        class: FailureClass::FileNotFound,
+        rule_id: "python-file-not-found".into(),
+        retryable: true,
+        line: 8,
+        excerpt: "FileNotFoundError: [Errno 2] No such file or directory: 'data/sales.csv'".into(),
+        subject: Some("data/sales.csv".into()),
+        source: Some("etl/load.py:8".into()),
+    });
+    scan.total_matches = 1;
+    let v = judge_with(&steps, &scan, &[], None);
+    assert!(v
+        .errors
+        .contains(&"file_not_found: data/sales.csv (etl/load.py:8)".to_string()));
+}
