@@ -74,15 +74,7 @@ const PREFILTER: &[&str] = &[
     "eyJ",
     "AKIA",
     "ASIA",
-    "gho_",
-    "ghp_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
-    "github_pat_",
-    "glpat-",
-    "xoxb-",
-    "xoxp-",
+    // and sources::TOKEN_PREFIXES, chained in where the automaton is built
 ];
 
 /// A compiled redactor.
@@ -153,7 +145,7 @@ impl Redactor {
         });
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .build(PREFILTER)
+            .build(PREFILTER.iter().chain(sources::TOKEN_PREFIXES))
             .expect("the prefilter literals build");
         Redactor {
             prefilter,

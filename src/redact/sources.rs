@@ -12,8 +12,8 @@ const SECRET_NAME_PARTS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "K
 /// Values too common to mask everywhere they appear (a flag, not a secret).
 const NOT_SECRETS: &[&str] = &["true", "false", "yes", "no", "none", "null", "unset"];
 
-/// Prefixes of values that are secrets whatever their variable is called.
-const SECRET_PREFIXES: &[&str] = &[
+/// Prefixes of provider tokens: secrets whatever their variable is called.
+pub(super) const TOKEN_PREFIXES: &[&str] = &[
     "ghp_",
     "gho_",
     "ghu_",
@@ -23,7 +23,6 @@ const SECRET_PREFIXES: &[&str] = &[
     "glpat-",
     "xoxb-",
     "xoxp-",
-    "-----BEGIN",
 ];
 
 pub(super) fn is_secret_name(name: &str) -> bool {
@@ -38,7 +37,7 @@ pub(super) fn is_secret_value(value: &str) -> bool {
 
 fn has_secret_shape(value: &str) -> bool {
     let v = value.trim_start();
-    SECRET_PREFIXES.iter().any(|p| v.starts_with(p))
+    v.starts_with("-----BEGIN") || TOKEN_PREFIXES.iter().any(|p| v.starts_with(p))
 }
 
 /// The password of `scheme://user:password@host...`, as written and

@@ -131,24 +131,19 @@ fn row(c: &CycleRecord) -> String {
 /// about and where in the repository, when the classifier found them:
 /// `` `no_such_table` on `etl.sales` at `sql/load.sql:12` ``.
 fn classes_with_where(c: &CycleRecord) -> Vec<String> {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut out = Vec::new();
-    for m in &c.classified_errors {
-        let class = m.class.as_str();
-        if seen.contains(&class) {
-            continue;
-        }
-        seen.push(class);
-        let mut text = format!("`{}`", code(class));
-        if let Some(s) = &m.subject {
-            text.push_str(&format!(" on `{}`", code(s)));
-        }
-        if let Some(s) = &m.source {
-            text.push_str(&format!(" at `{}`", code(s)));
-        }
-        out.push(text);
-    }
-    out
+    c.first_hit_per_class()
+        .into_iter()
+        .map(|m| {
+            let mut text = format!("`{}`", code(m.class.as_str()));
+            if let Some(s) = &m.subject {
+                text.push_str(&format!(" on `{}`", code(s)));
+            }
+            if let Some(s) = &m.source {
+                text.push_str(&format!(" at `{}`", code(s)));
+            }
+            text
+        })
+        .collect()
 }
 
 /// Text for inside backticks in a table cell: one line, bounded, no

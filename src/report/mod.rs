@@ -82,6 +82,20 @@ pub struct CycleRecord {
     pub health: serde_json::Value,
 }
 
+impl CycleRecord {
+    /// The first classified error of each distinct class, in the order the
+    /// classes first appear: what summaries name for the cycle.
+    pub fn first_hit_per_class(&self) -> Vec<&Match> {
+        let mut out: Vec<&Match> = Vec::new();
+        for m in &self.classified_errors {
+            if !out.iter().any(|seen| seen.class == m.class) {
+                out.push(m);
+            }
+        }
+        out
+    }
+}
+
 /// The plan an iteration ran with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanRecord {

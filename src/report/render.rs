@@ -63,20 +63,13 @@ fn headline(report: &Report) -> String {
 /// Distinct classes of a cycle, each with the subject of its first hit
 /// when it has one: `no_such_table (etl.sales)`.
 fn classes_with_subjects(c: &super::CycleRecord) -> Vec<String> {
-    let mut seen: Vec<&str> = Vec::new();
-    let mut out = Vec::new();
-    for m in &c.classified_errors {
-        let class = m.class.as_str();
-        if seen.contains(&class) {
-            continue;
-        }
-        seen.push(class);
-        out.push(match &m.subject {
-            Some(s) => format!("{class} ({s})"),
-            None => class.to_string(),
-        });
-    }
-    out
+    c.first_hit_per_class()
+        .into_iter()
+        .map(|m| match &m.subject {
+            Some(s) => format!("{} ({s})", m.class),
+            None => m.class.to_string(),
+        })
+        .collect()
 }
 
 /// One line on a `rollback` action: what went back, and where the failing

@@ -12,7 +12,7 @@ use crate::support::AutoEtl;
 use auto_etl::ci::{self, CiEnv, ObserverOptions};
 use auto_etl::cycle::events::Observer;
 use auto_etl::report::Report;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -400,31 +400,7 @@ fn http_server(statuses: Vec<u16>) -> (String, std::thread::JoinHandle<Vec<Strin
         for status in statuses {
             let (mut s, _) = listener.accept().unwrap();
             s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read the head, then exactly Content-Length bytes of body.
-            loop {
-                let n = s.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).into_owned();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len: usize = text
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= end + 4 + len {
-                        break;
-                    }
-                }
-            }
-            requests.push(String::from_utf8_lossy(&buf).into_owned());
+            requests.push(crate::support::read_http_request(&mut s));
             let _ = write!(
                 s,
                 "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

@@ -3,7 +3,7 @@
 
 use crate::support::pipeline::{Pipeline, FAST};
 use crate::support::AutoEtl;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -44,34 +44,6 @@ fn test_pki() -> TestPki {
     }
 }
 
-/// Reads one HTTP request (head and Content-Length body) from `s`.
-fn read_request(s: &mut impl Read) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = s.read(&mut chunk).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let len: usize = text
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + len {
-                break;
-            }
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
-}
-
 /// A TLS server on 127.0.0.1 answering `connections` connections with 200;
 /// hands back the requests it read (an empty one for a failed handshake).
 fn tls_server(pki: &TestPki, connections: usize) -> (u16, JoinHandle<Vec<String>>) {
@@ -92,7 +64,7 @@ fn tls_server(pki: &TestPki, connections: usize) -> (u16, JoinHandle<Vec<String>
             tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             let conn = rustls::ServerConnection::new(config.clone()).unwrap();
             let mut tls = rustls::StreamOwned::new(conn, tcp);
-            let request = read_request(&mut tls);
+            let request = crate::support::read_http_request(&mut tls);
             if !request.is_empty() {
                 let _ = tls.write_all(
                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
