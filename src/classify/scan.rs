@@ -400,7 +400,7 @@ impl Scanner {
                 }
                 self.stop_kept |= !rule.retryable;
                 let source = self.frames.source_for(n, &text);
-                let subject = super::subject::subject(&self.rules.compiled()[i], &text);
+                let subject = super::subject::subject(self.rules.compiled_rule(i), &text);
                 self.report.matches.push(Match {
                     class: rule.class.clone(),
                     rule_id: rule.id.clone(),
