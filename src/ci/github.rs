@@ -205,7 +205,7 @@ pub fn annotations(
     for c in kept {
         let red_here = match verdict {
             Verdict::Green => false,
-            Verdict::Red { last } => last.map_or(true, |n| n == c.iteration),
+            Verdict::Red { last } => last.is_none_or(|n| n == c.iteration),
         };
         for m in c.matches.iter().take(PER_ITERATION) {
             let count = if red_here { &mut errors } else { &mut warnings };

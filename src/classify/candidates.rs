@@ -87,7 +87,7 @@ impl Confirm {
             && self
                 .exact
                 .as_ref()
-                .map_or(true, |e| raw[start..end] == e[..])
+                .is_none_or(|e| raw[start..end] == e[..])
     }
 }
 

@@ -86,7 +86,7 @@ impl<'a> Walker<'a> {
             return Err(Stopped::TooManyEntries(self.limits.max_entries));
         }
         // The clock is read every 256 entries: cheap, and fine-grained enough.
-        if self.entries % 256 == 0 && self.started.elapsed() > self.limits.max_time {
+        if self.entries.is_multiple_of(256) && self.started.elapsed() > self.limits.max_time {
             return Err(Stopped::TooLong(self.limits.max_time));
         }
         Ok(())

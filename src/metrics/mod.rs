@@ -84,7 +84,7 @@ pub fn parse_rows(line: &[u8]) -> Option<u64> {
             let n = digits.iter().take_while(|b| b.is_ascii_digit()).count();
             let ends_token = digits
                 .get(n)
-                .map_or(true, |b| !is_name_byte(*b) && *b != b'.');
+                .is_none_or(|b| !is_name_byte(*b) && *b != b'.');
             if n > 0 && ends_token {
                 let v = std::str::from_utf8(&digits[..n])
                     .ok()

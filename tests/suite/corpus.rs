@@ -224,7 +224,7 @@ fn meets(item: &Item, v: &Verdict) -> bool {
         && item
             .subject
             .as_deref()
-            .map_or(true, |s| same_subject(s, v.subject.as_deref()))
+            .is_none_or(|s| same_subject(s, v.subject.as_deref()))
 }
 
 /// Subjects compare without surrounding quotes and case.
