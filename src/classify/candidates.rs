@@ -84,10 +84,7 @@ impl Confirm {
         // Needles hold no newline, so a compare that fits the block cannot
         // straddle two lines.
         lower[start..end] == self.lower[..]
-            && self
-                .exact
-                .as_ref()
-                .is_none_or(|e| raw[start..end] == e[..])
+            && self.exact.as_ref().is_none_or(|e| raw[start..end] == e[..])
     }
 }
 
